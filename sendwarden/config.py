@@ -1,0 +1,80 @@
+"""Runtime configuration, read from the environment and an optional `.env` file.
+
+Field names equal the environment variable names (case-insensitive), so the
+table in the README and product.md §8 map one to one onto this class.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sendwarden.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    database_pool_size: int = Field(default=10, ge=1)
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_pass: SecretStr | None = None
+    smtp_verify_tls: bool = True
+    smtp_ca_file: Path | None = None
+    smtp_send_timeout: float = Field(default=30.0, gt=0)
+    smtp_from_email: str | None = None
+    smtp_from_name: str | None = None
+    smtp_allowed_from_emails: str = ""
+    smtp_pool_size: int = Field(default=4, ge=1)
+    smtp_max_messages_per_connection: int = Field(default=100, ge=1)
+    smtp_helo_name: str | None = None
+
+    imap_host: str | None = None
+    imap_port: int = 993
+    imap_user: str | None = None
+    imap_pass: SecretStr | None = None
+    imap_folder: str = "INBOX"
+    imap_fetch_limit: int = Field(default=50, ge=1)
+    imap_verify_tls: bool = True
+    imap_ca_file: Path | None = None
+
+    sendwarden_timezone: str = "UTC"
+    sendwarden_public_url: str | None = None
+    sendwarden_secret_key: SecretStr | None = None
+    sendwarden_user_daily_cap: int = Field(default=100, ge=0)
+    sendwarden_domain_daily_cap: int = Field(default=20, ge=0)
+    sendwarden_require_consent: bool = False
+    sendwarden_poll_interval: float = Field(default=0, ge=0)
+    sendwarden_max_body_bytes: int = Field(default=512 * 1024, ge=1024)
+    sendwarden_log_level: str = "INFO"
+
+    dkim_private_key_path: Path | None = None
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Accept the plain URLs people copy from their hosting panel."""
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value.removeprefix("postgres://")
+        if value.startswith("postgresql://"):
+            return "postgresql+asyncpg://" + value.removeprefix("postgresql://")
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        return value
+
+    @property
+    def allowed_sender_patterns(self) -> list[str]:
+        return [p.strip() for p in self.smtp_allowed_from_emails.split(",") if p.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
