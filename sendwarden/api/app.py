@@ -1,0 +1,52 @@
+"""The FastAPI application factory: wiring only, no business rules."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from sendwarden import __version__
+from sendwarden.api import errors
+from sendwarden.api.limits import BodySizeLimit
+from sendwarden.api.routes import audit, campaigns, health, policy, suppression
+from sendwarden.api.state import AppState
+from sendwarden.config import Settings, get_settings
+from sendwarden.services.context import PolicySettings
+from sendwarden.storage.db import Database
+
+API_PREFIX = "/api/v1/backlink-outreach"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    state = AppState(
+        settings=settings,
+        db=Database(settings.database_url, pool_size=settings.database_pool_size),
+        policy=PolicySettings.from_settings(settings),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await state.db.dispose()
+
+    app = FastAPI(
+        title="Sendwarden",
+        version=__version__,
+        description="Compliance-first gateway for cold outreach email.",
+        lifespan=lifespan,
+    )
+    app.state.sendwarden = state
+    errors.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.sendwarden_max_body_bytes)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (policy, suppression, campaigns, audit):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    return app

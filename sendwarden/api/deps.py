@@ -1,0 +1,57 @@
+"""FastAPI dependencies: the app state and the authenticated user (from the key only)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sendwarden.api.state import AppState
+from sendwarden.storage import users
+from sendwarden.storage.models import User
+
+bearer = HTTPBearer(auto_error=False, description="API key created with `sendwarden keys create`")
+
+MAX_KEY_LENGTH = 200
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.sendwarden
+    return state
+
+
+State = Annotated[AppState, Depends(get_state)]
+
+
+async def get_session(state: State) -> AsyncIterator[AsyncSession]:
+    async with state.db.transaction() as session:
+        yield session
+
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def current_user(
+    state: State,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    if credentials is None:
+        raise _unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
+    key = credentials.credentials
+    if len(key) > MAX_KEY_LENGTH or not key.isascii():
+        raise _unauthorized("Invalid API key")
+    async with state.db.transaction() as session:
+        user = await users.authenticate(session, key)
+    if user is None:
+        raise _unauthorized("Invalid or revoked API key")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]

@@ -1,0 +1,93 @@
+"""Translate every failure into a clear JSON error: never a stack trace, never a secret."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sendwarden.services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotConfigured,
+    NotFound,
+)
+
+log = logging.getLogger("sendwarden.api")
+
+GENERIC_500 = {"detail": "An internal error occurred"}
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc if part != "body") or "body"
+
+
+def _validation_message(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "invalid value"))
+    return message.removeprefix("Value error, ")
+
+
+async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _location(tuple(e.get("loc", ()))), "message": _validation_message(e)}
+        for e in exc.errors()
+    ]
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    # The offending input is deliberately not echoed back (it may be huge or hostile).
+    return JSONResponse(
+        status_code=422, content={"detail": f"Invalid request: {summary}", "errors": errors}
+    )
+
+
+async def _on_http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse(
+        status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers
+    )
+
+
+async def _on_service(_: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, InvalidInput):
+        return JSONResponse(
+            status_code=422,
+            content={"detail": str(exc), "errors": [{"field": exc.field, "message": exc.message}]},
+        )
+    status = {NotFound: 404, Conflict: 409, Forbidden: 403, NotConfigured: 503}.get(
+        type(exc), 400
+    )
+    return JSONResponse(status_code=status, content={"detail": str(exc)})
+
+
+async def _on_database(_: Request, exc: Exception) -> JSONResponse:
+    log.error("database unavailable: %s", type(exc).__name__)
+    return JSONResponse(
+        status_code=503,
+        content={"detail": "The database is unavailable; nothing was changed. Try again later."},
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+    return JSONResponse(status_code=500, content=GENERIC_500)
+
+
+def install(app: FastAPI) -> None:
+    from sendwarden.services.errors import ServiceError
+
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(ServiceError, _on_service)
+    app.add_exception_handler(OperationalError, _on_database)
+    app.add_exception_handler(DBAPIError, _on_database)
+    app.add_exception_handler(PoolTimeout, _on_database)
+    app.add_exception_handler(ConnectionError, _on_database)
+    app.add_exception_handler(Exception, _on_unexpected)

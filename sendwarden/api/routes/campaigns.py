@@ -1,0 +1,236 @@
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import ValidationError
+
+from sendwarden.api.deps import CurrentUser, Session
+from sendwarden.api.schemas import (
+    AttemptOut,
+    BulkFailure,
+    BulkLeads,
+    BulkReport,
+    CampaignCreate,
+    CampaignOut,
+    CheckOut,
+    LeadCreate,
+    LeadOut,
+    LeadStatusUpdate,
+    Page,
+)
+from sendwarden.services import leads
+from sendwarden.services.errors import InvalidInput, NotFound
+from sendwarden.storage import attempts, campaigns
+from sendwarden.storage.models import Attempt, AttemptStatus, Campaign, Lead, LeadStatus
+
+router = APIRouter(tags=["campaigns"])
+
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def campaign_out(c: Campaign, lead_count: int = 0) -> CampaignOut:
+    return CampaignOut(
+        id=c.id, name=c.name, description=c.description, created_at=c.created_at,
+        lead_count=lead_count,
+    )
+
+
+def lead_out(lead: Lead, created: bool | None = None) -> LeadOut:
+    return LeadOut(
+        id=lead.id,
+        campaign_id=lead.campaign_id,
+        website_url=lead.website_url,
+        contact_email=lead.contact_email,
+        contact_name=lead.contact_name,
+        status=lead.status,
+        consent_recorded_at=lead.consent_recorded_at,
+        created_at=lead.created_at,
+        created=created,
+    )
+
+
+def attempt_out(a: Attempt) -> AttemptOut:
+    return AttemptOut(
+        id=a.id,
+        campaign_id=a.campaign_id,
+        lead_id=a.lead_id,
+        status=a.status,
+        recipient_email=a.recipient_email,
+        sender_email=a.sender_email,
+        requested_sender_email=a.requested_sender_email,
+        subject=a.subject,
+        legal_basis=a.legal_basis,
+        region=a.region,
+        reason=a.reason,
+        message_id=a.message_id,
+        created_at=a.created_at,
+        sent_at=a.sent_at,
+        checks=[CheckOut(**c) for c in json.loads(a.checks or "[]")],
+    )
+
+
+async def owned_campaign(session: Session, user_id: int, campaign_id: int) -> Campaign:
+    campaign = await campaigns.get_campaign(session, user_id=user_id, campaign_id=campaign_id)
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    return campaign
+
+
+@router.post("/campaigns", response_model=CampaignOut, status_code=201)
+async def create_campaign(body: CampaignCreate, user: CurrentUser, session: Session) -> CampaignOut:
+    campaign = await campaigns.create_campaign(
+        session, user_id=user.id, name=body.name, description=body.description
+    )
+    return campaign_out(campaign)
+
+
+@router.get("/campaigns", response_model=Page[CampaignOut])
+async def list_campaigns(
+    user: CurrentUser, session: Session, limit: Limit = 50, offset: Offset = 0
+) -> Page[CampaignOut]:
+    rows, total = await campaigns.list_campaigns(session, user_id=user.id, limit=limit, offset=offset)
+    counts = await campaigns.lead_counts(session, [c.id for c in rows])
+    return Page(
+        items=[campaign_out(c, counts.get(c.id, 0)) for c in rows],
+        total=total, limit=limit, offset=offset,
+    )
+
+
+@router.get("/campaigns/{campaign_id}", response_model=CampaignOut)
+async def get_campaign(campaign_id: Id, user: CurrentUser, session: Session) -> CampaignOut:
+    campaign = await owned_campaign(session, user.id, campaign_id)
+    counts = await campaigns.lead_counts(session, [campaign.id])
+    return campaign_out(campaign, counts.get(campaign.id, 0))
+
+
+@router.delete("/campaigns/{campaign_id}", status_code=204)
+async def delete_campaign(campaign_id: Id, user: CurrentUser, session: Session) -> Response:
+    """Delete a campaign and its leads. Attempts and the audit log are kept."""
+    if not await campaigns.delete_campaign(session, user_id=user.id, campaign_id=campaign_id):
+        raise NotFound(f"campaign {campaign_id} not found")
+    return Response(status_code=204)
+
+
+@router.post("/campaigns/{campaign_id}/leads", response_model=LeadOut, status_code=201)
+async def add_lead(
+    campaign_id: Id, body: LeadCreate, user: CurrentUser, session: Session, response: Response
+) -> LeadOut:
+    """Add a lead; a website already in the campaign returns the existing lead (200)."""
+    await owned_campaign(session, user.id, campaign_id)
+    lead, created = await leads.add_lead(
+        session, user_id=user.id, campaign_id=campaign_id, data=_lead_input(body)
+    )
+    if not created:
+        response.status_code = 200
+    return lead_out(lead, created)
+
+
+def _lead_input(body: LeadCreate) -> leads.LeadInput:
+    return leads.LeadInput(
+        website_url=body.website_url,
+        contact_email=body.contact_email,
+        contact_name=body.contact_name,
+        consent=body.consent,
+        notes=body.notes,
+    )
+
+
+@router.post("/campaigns/{campaign_id}/leads/bulk", response_model=BulkReport)
+async def add_leads_bulk(
+    campaign_id: Id, body: BulkLeads, user: CurrentUser, session: Session
+) -> BulkReport:
+    """Add many leads; each is validated on its own and failures are reported by index."""
+    await owned_campaign(session, user.id, campaign_id)
+    added = skipped = 0
+    failed: list[BulkFailure] = []
+    out: list[LeadOut] = []
+    for index, raw in enumerate(body.leads):
+        try:
+            item = LeadCreate.model_validate(raw)
+            lead, created = await leads.add_lead(
+                session, user_id=user.id, campaign_id=campaign_id, data=_lead_input(item)
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+            failed.append(BulkFailure(index=index, error=f"{where}: {message}" if where else message))
+            continue
+        except InvalidInput as exc:
+            failed.append(BulkFailure(index=index, error=str(exc)))
+            continue
+        if created:
+            added += 1
+        else:
+            skipped += 1
+        out.append(lead_out(lead, created))
+    return BulkReport(added=added, skipped=skipped, failed=failed, leads=out)
+
+
+@router.get("/campaigns/{campaign_id}/leads", response_model=Page[LeadOut])
+async def list_leads(
+    campaign_id: Id,
+    user: CurrentUser,
+    session: Session,
+    status: LeadStatus | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[LeadOut]:
+    await owned_campaign(session, user.id, campaign_id)
+    rows, total = await campaigns.list_leads(
+        session, user_id=user.id, campaign_id=campaign_id,
+        status=status.value if status else None, limit=limit, offset=offset,
+    )
+    return Page(items=[lead_out(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+@router.patch("/campaigns/{campaign_id}/leads/{lead_id}/status", response_model=LeadOut)
+async def set_lead_status(
+    campaign_id: Id, lead_id: Id, body: LeadStatusUpdate, user: CurrentUser, session: Session
+) -> LeadOut:
+    lead = await campaigns.get_lead(session, user_id=user.id, campaign_id=campaign_id, lead_id=lead_id)
+    if lead is None:
+        raise NotFound(f"lead {lead_id} not found in campaign {campaign_id}")
+    lead.status = body.status.value
+    await session.flush()
+    return lead_out(lead)
+
+
+@router.get("/campaigns/{campaign_id}/attempts", response_model=Page[AttemptOut])
+async def list_attempts(
+    campaign_id: Id,
+    user: CurrentUser,
+    session: Session,
+    status: AttemptStatus | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[AttemptOut]:
+    await owned_campaign(session, user.id, campaign_id)
+    rows, total = await attempts.list_for_campaign(
+        session, user_id=user.id, campaign_id=campaign_id,
+        status=status.value if status else None, limit=limit, offset=offset,
+    )
+    return Page(items=[attempt_out(a) for a in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/attempts", response_model=Page[AttemptOut])
+async def list_attempts_by_status(
+    user: CurrentUser, session: Session, status: AttemptStatus, limit: Limit = 50, offset: Offset = 0
+) -> Page[AttemptOut]:
+    """Attempts in one state, e.g. `unknown` ones an operator must resolve."""
+    rows, total = await attempts.list_by_status(
+        session, user_id=user.id, status=status.value, limit=limit, offset=offset
+    )
+    return Page(items=[attempt_out(a) for a in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/attempts/{attempt_id}", response_model=AttemptOut)
+async def get_attempt(attempt_id: Id, user: CurrentUser, session: Session) -> AttemptOut:
+    attempt = await attempts.get_attempt(session, user_id=user.id, attempt_id=attempt_id)
+    if attempt is None:
+        raise NotFound(f"attempt {attempt_id} not found")
+    return attempt_out(attempt)

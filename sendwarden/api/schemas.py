@@ -1,0 +1,217 @@
+"""Request and response models of the HTTP API (field names follow the original spec)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sendwarden.api.fields import DomainName, EmailAddress, HeaderText, ShortText
+from sendwarden.storage.models import LeadStatus
+
+T = TypeVar("T")
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class CheckOut(BaseModel):
+    name: str
+    passed: bool
+    detail: str
+
+
+class ValidateRequest(Request):
+    recipient_email: EmailAddress
+    sender_email: EmailAddress | None = None
+    subject: HeaderText | None = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "recipient_email": "editor@example.com",
+                    "sender_email": "outreach@yourdomain.com",
+                    "subject": "Guest Post: AI Marketing Trends",
+                }
+            ]
+        },
+    )
+
+
+class ValidateResponse(BaseModel):
+    allowed: bool
+    reason: str
+    legal_basis: str
+    daily_user_count: int
+    daily_user_limit: int
+    daily_domain_count: int
+    daily_domain_limit: int
+    region: str
+    checks: list[CheckOut]
+    effective_sender_email: str
+    requested_sender_email: str | None
+    recipient_email: str
+    registrable_domain: str
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "allowed": True,
+                    "reason": "All checks passed",
+                    "legal_basis": "legitimate_interest",
+                    "daily_user_count": 23,
+                    "daily_user_limit": 100,
+                    "daily_domain_count": 5,
+                    "daily_domain_limit": 20,
+                    "region": "US",
+                }
+            ]
+        }
+    )
+
+
+class SuppressionCreate(Request):
+    email: EmailAddress | None = None
+    domain: DomainName | None = None
+    reason: str | None = Field(default=None, max_length=1000)
+    scope: Literal["user", "global"] = "user"
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"email": "unsubscribed@example.com", "reason": "User requested unsubscribe"}]
+        },
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_target(self) -> SuppressionCreate:
+        if (self.email is None) == (self.domain is None):
+            raise ValueError("give exactly one of 'email' or 'domain'")
+        return self
+
+
+class SuppressionOut(BaseModel):
+    id: int
+    kind: str
+    value: str
+    email: str | None
+    domain: str | None
+    reason: str | None
+    source: str
+    scope: Literal["user", "global"]
+    created_at: datetime
+    created: bool | None = None
+
+
+class ImportRowError(BaseModel):
+    line: int
+    value: str
+    error: str
+
+
+class ImportReport(BaseModel):
+    added: int
+    duplicate: int
+    invalid: list[ImportRowError]
+
+
+class CampaignCreate(Request):
+    name: ShortText
+    description: str | None = Field(default=None, max_length=5000)
+
+
+class CampaignOut(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    created_at: datetime
+    lead_count: int = 0
+
+
+class LeadCreate(Request):
+    website_url: str = Field(min_length=1, max_length=2048)
+    contact_email: EmailAddress | None = None
+    contact_name: ShortText | None = None
+    consent: bool = False
+    notes: str | None = Field(default=None, max_length=5000)
+
+
+class LeadOut(BaseModel):
+    id: int
+    campaign_id: int
+    website_url: str
+    contact_email: str | None
+    contact_name: str | None
+    status: str
+    consent_recorded_at: datetime | None
+    created_at: datetime
+    created: bool | None = None
+
+
+class BulkLeads(Request):
+    leads: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+
+
+class BulkFailure(BaseModel):
+    index: int
+    error: str
+
+
+class BulkReport(BaseModel):
+    added: int
+    skipped: int
+    failed: list[BulkFailure]
+    leads: list[LeadOut]
+
+
+class LeadStatusUpdate(Request):
+    status: LeadStatus
+
+
+class AttemptOut(BaseModel):
+    id: int
+    campaign_id: int | None
+    lead_id: int | None
+    status: str
+    recipient_email: str
+    sender_email: str
+    requested_sender_email: str | None
+    subject: str
+    legal_basis: str
+    region: str
+    reason: str
+    message_id: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    checks: list[CheckOut] = []
+
+
+class AuditOut(BaseModel):
+    seq: int
+    timestamp: datetime
+    event: str
+    user_id: int | None
+    lead_email: str | None
+    sender_email: str | None
+    requested_sender_email: str | None
+    subject: str | None
+    policy_result: str | None
+    reason: str | None
+    legal_basis: str | None
+    region: str | None
+    attempt_id: int | None
+    details: dict[str, Any]
+    entry_hash: str
+    prev_hash: str

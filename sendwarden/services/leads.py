@@ -1,0 +1,50 @@
+"""Adding leads: one per website per campaign, validated one by one in bulk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sendwarden.policy.websites import InvalidWebsite, normalize_website
+from sendwarden.services.errors import InvalidInput
+from sendwarden.storage import campaigns
+from sendwarden.storage.models import Lead, LeadStatus
+from sendwarden.storage.types import utcnow
+
+
+@dataclass(frozen=True)
+class LeadInput:
+    website_url: str
+    contact_email: str | None  # already normalised
+    contact_name: str | None = None
+    consent: bool = False
+    notes: str | None = None
+
+
+async def add_lead(
+    session: AsyncSession, *, user_id: int, campaign_id: int, data: LeadInput
+) -> tuple[Lead, bool]:
+    try:
+        url, key = normalize_website(data.website_url)
+    except InvalidWebsite as exc:
+        raise InvalidInput("website_url", str(exc)) from exc
+    lead = Lead(
+        campaign_id=campaign_id,
+        user_id=user_id,
+        website_url=url,
+        website_key=key,
+        contact_email=data.contact_email,
+        contact_name=data.contact_name,
+        status=LeadStatus.DISCOVERED.value,
+        consent_recorded_at=utcnow() if data.consent else None,
+        notes=data.notes,
+    )
+    return await campaigns.add_lead(session, lead)
+
+
+@dataclass
+class BulkResult:
+    added: list[Lead] = field(default_factory=list)
+    skipped: list[Lead] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)

@@ -1,0 +1,88 @@
+"""Outreach attempts: one row per send request that reached the policy check."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sendwarden.storage.models import Attempt, AttemptStatus
+from sendwarden.storage.types import utcnow
+
+
+async def get_attempt(session: AsyncSession, *, user_id: int, attempt_id: int) -> Attempt | None:
+    return await session.scalar(
+        select(Attempt).where(Attempt.id == attempt_id, Attempt.user_id == user_id)
+    )
+
+
+async def list_for_campaign(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    campaign_id: int,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Attempt], int]:
+    conditions = [Attempt.campaign_id == campaign_id, Attempt.user_id == user_id]
+    if status is not None:
+        conditions.append(Attempt.status == status)
+    total = await session.scalar(select(func.count(Attempt.id)).where(*conditions))
+    rows = await session.scalars(
+        select(Attempt).where(*conditions).order_by(Attempt.id.desc()).limit(limit).offset(offset)
+    )
+    return list(rows.all()), int(total or 0)
+
+
+async def list_by_status(
+    session: AsyncSession, *, user_id: int, status: str, limit: int, offset: int
+) -> tuple[list[Attempt], int]:
+    conditions = [Attempt.user_id == user_id, Attempt.status == status]
+    total = await session.scalar(select(func.count(Attempt.id)).where(*conditions))
+    rows = await session.scalars(
+        select(Attempt).where(*conditions).order_by(Attempt.id).limit(limit).offset(offset)
+    )
+    return list(rows.all()), int(total or 0)
+
+
+async def mark_interrupted_as_unknown(session: AsyncSession, *, owner: str) -> list[int]:
+    """Crash recovery: attempts this host left `sending` become `unknown`.
+
+    Only the starting host's own attempts are touched, so a host restarting
+    beside others does not relabel their in-flight sends.
+    """
+    ids = list(
+        (
+            await session.scalars(
+                select(Attempt.id).where(
+                    Attempt.status == AttemptStatus.SENDING.value, Attempt.owner == owner
+                )
+            )
+        ).all()
+    )
+    if ids:
+        await session.execute(
+            update(Attempt)
+            .where(Attempt.id.in_(ids), Attempt.status == AttemptStatus.SENDING.value)
+            .values(status=AttemptStatus.UNKNOWN.value, reason="Interrupted while sending: the "
+                    "process stopped before SMTP answered; delivery is unknown", updated_at=utcnow())
+        )
+    return ids
+
+
+async def latest_to_address(
+    session: AsyncSession, recipient: str, *, before: datetime | None = None
+) -> Attempt | None:
+    query = select(Attempt).where(
+        func.lower(Attempt.recipient_email) == recipient.lower(),
+        Attempt.status.in_([AttemptStatus.SENT.value, AttemptStatus.UNKNOWN.value]),
+    )
+    if before is not None:
+        query = query.where(Attempt.created_at <= before)
+    return await session.scalar(query.order_by(Attempt.id.desc()).limit(1))
+
+
+async def by_message_id(session: AsyncSession, message_id: str) -> Attempt | None:
+    return await session.scalar(select(Attempt).where(Attempt.message_id == message_id).limit(1))

@@ -1,0 +1,105 @@
+"""Users and API keys. Keys are shown once and stored as SHA-256 hashes.
+
+Keys carry 256 bits of randomness, so a fast hash is enough (no password
+stretching needed); the lookup goes by a non-secret prefix and the hash is
+compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sendwarden.storage.models import ApiKey, User
+from sendwarden.storage.types import utcnow
+
+KEY_PREFIX = "sw_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class DuplicateName(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: ApiKey
+    plaintext: str
+
+
+def hash_key(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def _split(plaintext: str) -> str | None:
+    """Return the lookup prefix of a well-formed key, else None."""
+    if not plaintext.startswith(KEY_PREFIX):
+        return None
+    prefix, sep, secret = plaintext[len(KEY_PREFIX) :].partition("_")
+    if not sep or len(prefix) != 12 or len(secret) < 32 or not prefix.isalnum():
+        return None
+    return prefix
+
+
+async def create_user(session: AsyncSession, name: str, *, is_admin: bool = False) -> User:
+    if await session.scalar(select(User.id).where(User.name == name)) is not None:
+        raise DuplicateName(f"a user named {name!r} already exists")
+    user = User(name=name, is_admin=is_admin)
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def get_user_by_name(session: AsyncSession, name: str) -> User | None:
+    return await session.scalar(select(User).where(User.name == name))
+
+
+async def list_users(session: AsyncSession) -> list[User]:
+    return list((await session.scalars(select(User).order_by(User.id))).all())
+
+
+async def issue_key(session: AsyncSession, user: User, name: str) -> IssuedKey:
+    prefix = secrets.token_hex(6)
+    plaintext = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(user_id=user.id, name=name, prefix=prefix, key_hash=hash_key(plaintext))
+    session.add(key)
+    await session.flush()
+    return IssuedKey(key, plaintext)
+
+
+async def authenticate(session: AsyncSession, plaintext: str) -> User | None:
+    prefix = _split(plaintext)
+    candidate_hash = hash_key(plaintext)
+    key = None
+    if prefix is not None:
+        key = await session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    # Compare even when nothing was found so that timing does not reveal prefixes.
+    stored = key.key_hash if key is not None else "0" * 64
+    if not hmac.compare_digest(stored, candidate_hash) or key is None or key.revoked_at:
+        return None
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        # Recorded coarsely: a write on every request would serialise a key's requests.
+        await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+    return await session.get(User, key.user_id)
+
+
+async def list_keys(session: AsyncSession, user_id: int | None = None) -> list[ApiKey]:
+    query = select(ApiKey).order_by(ApiKey.id)
+    if user_id is not None:
+        query = query.where(ApiKey.user_id == user_id)
+    return list((await session.scalars(query)).all())
+
+
+async def revoke_key(session: AsyncSession, key_id: int, user_id: int | None = None) -> bool:
+    query = update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+    if user_id is not None:
+        query = query.where(ApiKey.user_id == user_id)
+    result = await session.execute(query.values(revoked_at=utcnow()))
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sendwarden.api.app import create_app
+from sendwarden.config import Settings
+from sendwarden.storage import users
+from sendwarden.storage.db import Database
+from tests.support import databases
+
+API = "/api/v1/backlink-outreach"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return databases.fresh_sqlite(tmp_path)
+    url = databases.postgres_url()
+    asyncio.run(databases.empty_postgres(url))
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return databases.fresh_sqlite(tmp_path)
+
+
+@pytest.fixture
+def pg_url() -> str:
+    url = databases.postgres_url()
+    asyncio.run(databases.empty_postgres(url))
+    return url
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    database = Database(db_url)
+    yield database
+    await database.dispose()
+
+
+def make_settings(db_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": db_url,
+        "smtp_from_email": "outreach@sender.example",
+        "smtp_allowed_from_emails": "*@sender.example,team@partner.example",
+        "sendwarden_secret_key": "test-secret-key",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@dataclass
+class Tenant:
+    user_id: int
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+async def create_tenant(database: Database, name: str, *, admin: bool = False) -> Tenant:
+    async with database.transaction() as session:
+        user = await users.create_user(session, name, is_admin=admin)
+        issued = await users.issue_key(session, user, "test")
+    return Tenant(user.id, issued.plaintext)
+
+
+@dataclass
+class ApiHarness:
+    client: httpx.AsyncClient
+    db: Database
+    settings: Settings
+    alice: Tenant
+    bob: Tenant
+    admin: Tenant
+
+
+AppFactory = Callable[..., Coroutine[Any, Any, ApiHarness]]
+
+
+@pytest.fixture
+async def api_factory(db_url: str) -> AsyncIterator[AppFactory]:
+    """Build an app on the test database with settings overrides; tears everything down."""
+    opened: list[tuple[httpx.AsyncClient, Any]] = []
+
+    async def build(**overrides: Any) -> ApiHarness:
+        settings = make_settings(db_url, **overrides)
+        app = create_app(settings)
+        state = app.state.sendwarden
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+            base_url="http://testserver",
+        )
+        opened.append((client, state))
+        tenants = [
+            await create_tenant(state.db, name, admin=name.startswith("admin"))
+            for name in (f"alice{len(opened)}", f"bob{len(opened)}", "admin" if len(opened) == 1 else f"admin{len(opened)}")
+        ]
+        return ApiHarness(client, state.db, settings, *tenants)
+
+    yield build
+    for client, state in opened:
+        await client.aclose()
+        await state.db.dispose()
+
+
+@pytest.fixture
+async def api(api_factory: AppFactory) -> ApiHarness:
+    return await api_factory()
