@@ -82,6 +82,7 @@ class ApiHarness:
     alice: Tenant
     bob: Tenant
     admin: Tenant
+    state: Any = None
 
 
 AppFactory = Callable[..., Coroutine[Any, Any, ApiHarness]]
@@ -105,7 +106,7 @@ async def api_factory(db_url: str) -> AsyncIterator[AppFactory]:
             await create_tenant(state.db, name, admin=name.startswith("admin"))
             for name in (f"alice{len(opened)}", f"bob{len(opened)}", "admin" if len(opened) == 1 else f"admin{len(opened)}")
         ]
-        return ApiHarness(client, state.db, settings, *tenants)
+        return ApiHarness(client, state.db, settings, *tenants, state=state)
 
     yield build
     for client, state in opened:

@@ -10,10 +10,11 @@ from fastapi import APIRouter, FastAPI
 from sendwarden import __version__
 from sendwarden.api import errors
 from sendwarden.api.limits import BodySizeLimit
-from sendwarden.api.routes import audit, campaigns, health, policy, suppression
+from sendwarden.api.routes import audit, campaigns, health, policy, send, suppression
 from sendwarden.api.state import AppState
 from sendwarden.config import Settings, get_settings
 from sendwarden.services.context import PolicySettings
+from sendwarden.services.runtime import recover_interrupted_sends
 from sendwarden.storage.db import Database
 
 API_PREFIX = "/api/v1/backlink-outreach"
@@ -29,10 +30,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if settings.sendwarden_recover_on_start:
+            await recover_interrupted_sends(settings, state.db)
         try:
             yield
         finally:
-            await state.db.dispose()
+            await state.close()
 
     app = FastAPI(
         title="Sendwarden",
@@ -45,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.sendwarden_max_body_bytes)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (policy, suppression, campaigns, audit):
+    for module in (policy, send, suppression, campaigns, audit):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

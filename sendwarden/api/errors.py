@@ -60,9 +60,7 @@ async def _on_service(_: Request, exc: Exception) -> JSONResponse:
             status_code=422,
             content={"detail": str(exc), "errors": [{"field": exc.field, "message": exc.message}]},
         )
-    status = {NotFound: 404, Conflict: 409, Forbidden: 403, NotConfigured: 503}.get(
-        type(exc), 400
-    )
+    status = {NotFound: 404, Conflict: 409, Forbidden: 403, NotConfigured: 503}.get(type(exc), 400)
     return JSONResponse(status_code=status, content={"detail": str(exc)})
 
 

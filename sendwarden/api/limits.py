@@ -56,14 +56,15 @@ class BodySizeLimit:
 
 
 async def _reject(send: Send, limit: int) -> None:
-    body = json.dumps(
-        {"detail": f"Request body too large: the limit is {limit} bytes"}
-    ).encode()
+    body = json.dumps({"detail": f"Request body too large: the limit is {limit} bytes"}).encode()
     await send(
         {
             "type": "http.response.start",
             "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})

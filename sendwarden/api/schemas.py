@@ -91,7 +91,9 @@ class SuppressionCreate(Request):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"email": "unsubscribed@example.com", "reason": "User requested unsubscribe"}]
+            "examples": [
+                {"email": "unsubscribed@example.com", "reason": "User requested unsubscribe"}
+            ]
         },
     )
 
@@ -215,3 +217,27 @@ class AuditOut(BaseModel):
     details: dict[str, Any]
     entry_hash: str
     prev_hash: str
+
+
+class SendRequestIn(Request):
+    campaign_id: int = Field(ge=1, le=2**31 - 1)
+    lead_id: int = Field(ge=1, le=2**31 - 1)
+    subject: HeaderText = Field(min_length=1)
+    body: str = Field(min_length=1, max_length=256 * 1024)
+    html_body: str | None = Field(default=None, max_length=512 * 1024)
+    sender_email: EmailAddress | None = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "campaign_id": 1,
+                    "lead_id": 1,
+                    "subject": "Guest Post: AI Marketing Trends",
+                    "body": "Hi! I loved your piece on ...",
+                    "sender_email": "outreach@yourdomain.com",
+                }
+            ]
+        },
+    )

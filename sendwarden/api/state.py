@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
-from typing import Any
 
 from sendwarden.config import Settings
 from sendwarden.services.context import PolicySettings
+from sendwarden.services.runtime import build_pipeline, load_secret
+from sendwarden.services.send import SendPipeline
 from sendwarden.storage.db import Database
+from sendwarden.transport.pool import SmtpPool
 
 
 @dataclass
@@ -15,4 +18,25 @@ class AppState:
     settings: Settings
     db: Database
     policy: PolicySettings
-    extras: dict[str, Any] = field(default_factory=dict)
+    pool: SmtpPool | None = None
+    _pipeline: SendPipeline | None = None
+    _secret: bytes | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def secret(self) -> bytes:
+        if self._secret is None:
+            self._secret = await load_secret(self.settings, self.db)
+        return self._secret
+
+    async def send_pipeline(self) -> SendPipeline:
+        async with self._lock:
+            if self._pipeline is None:
+                self._pipeline, self.pool = build_pipeline(
+                    self.settings, self.db, self.policy, await self.secret()
+                )
+        return self._pipeline
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+        await self.db.dispose()

@@ -66,8 +66,12 @@ async def mark_interrupted_as_unknown(session: AsyncSession, *, owner: str) -> l
         await session.execute(
             update(Attempt)
             .where(Attempt.id.in_(ids), Attempt.status == AttemptStatus.SENDING.value)
-            .values(status=AttemptStatus.UNKNOWN.value, reason="Interrupted while sending: the "
-                    "process stopped before SMTP answered; delivery is unknown", updated_at=utcnow())
+            .values(
+                status=AttemptStatus.UNKNOWN.value,
+                reason="Interrupted while sending: the "
+                "process stopped before SMTP answered; delivery is unknown",
+                updated_at=utcnow(),
+            )
         )
     return ids
 

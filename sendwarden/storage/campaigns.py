@@ -27,9 +27,7 @@ async def get_campaign(session: AsyncSession, *, user_id: int, campaign_id: int)
 async def list_campaigns(
     session: AsyncSession, *, user_id: int, limit: int, offset: int
 ) -> tuple[list[Campaign], int]:
-    total = await session.scalar(
-        select(func.count(Campaign.id)).where(Campaign.user_id == user_id)
-    )
+    total = await session.scalar(select(func.count(Campaign.id)).where(Campaign.user_id == user_id))
     rows = await session.scalars(
         select(Campaign)
         .where(Campaign.user_id == user_id)
@@ -58,7 +56,9 @@ async def lead_counts(session: AsyncSession, campaign_ids: list[int]) -> dict[in
     return {int(cid): int(n) for cid, n in rows.all()}
 
 
-async def find_lead_by_site(session: AsyncSession, *, campaign_id: int, website_key: str) -> Lead | None:
+async def find_lead_by_site(
+    session: AsyncSession, *, campaign_id: int, website_key: str
+) -> Lead | None:
     return await session.scalar(
         select(Lead).where(Lead.campaign_id == campaign_id, Lead.website_key == website_key)
     )
@@ -94,7 +94,13 @@ async def get_lead(
 
 
 async def list_leads(
-    session: AsyncSession, *, user_id: int, campaign_id: int, status: str | None, limit: int, offset: int
+    session: AsyncSession,
+    *,
+    user_id: int,
+    campaign_id: int,
+    status: str | None,
+    limit: int,
+    offset: int,
 ) -> tuple[list[Lead], int]:
     conditions = [Lead.campaign_id == campaign_id, Lead.user_id == user_id]
     if status is not None:

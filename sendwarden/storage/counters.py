@@ -41,7 +41,9 @@ async def try_increment(
     if cap <= 0:
         return None
     insert = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
-    stmt = insert(DailyCounter).values(user_id=user_id, scope=scope, scope_key=key, day=day, count=1)
+    stmt = insert(DailyCounter).values(
+        user_id=user_id, scope=scope, scope_key=key, day=day, count=1
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=["user_id", "scope", "scope_key", "day"],
         set_={"count": DailyCounter.count + 1},
@@ -58,7 +60,9 @@ async def reserve_slots(
         session, user_id=user_id, scope="user", key=USER_SCOPE_KEY, day=day, cap=user_cap
     )
     if user_count is None:
-        return Reservation(False, "user", user_cap, await read(session, user_id, "domain", domain, day))
+        return Reservation(
+            False, "user", user_cap, await read(session, user_id, "domain", domain, day)
+        )
     domain_count = await try_increment(
         session, user_id=user_id, scope="domain", key=domain, day=day, cap=domain_cap
     )

@@ -58,7 +58,9 @@ async def matching(
     session: AsyncSession, *, user_id: int, address: str, domains: Sequence[str]
 ) -> list[Suppression]:
     """Entries that block `address` for `user_id`: the address or any of `domains`, own or global."""
-    conditions = [(Suppression.kind == SuppressionKind.EMAIL.value) & (Suppression.value == address)]
+    conditions = [
+        (Suppression.kind == SuppressionKind.EMAIL.value) & (Suppression.value == address)
+    ]
     if domains:
         conditions.append(
             (Suppression.kind == SuppressionKind.DOMAIN.value) & Suppression.value.in_(domains)

@@ -34,7 +34,10 @@ Offset = Annotated[int, Query(ge=0)]
 
 def campaign_out(c: Campaign, lead_count: int = 0) -> CampaignOut:
     return CampaignOut(
-        id=c.id, name=c.name, description=c.description, created_at=c.created_at,
+        id=c.id,
+        name=c.name,
+        description=c.description,
+        created_at=c.created_at,
         lead_count=lead_count,
     )
 
@@ -92,11 +95,15 @@ async def create_campaign(body: CampaignCreate, user: CurrentUser, session: Sess
 async def list_campaigns(
     user: CurrentUser, session: Session, limit: Limit = 50, offset: Offset = 0
 ) -> Page[CampaignOut]:
-    rows, total = await campaigns.list_campaigns(session, user_id=user.id, limit=limit, offset=offset)
+    rows, total = await campaigns.list_campaigns(
+        session, user_id=user.id, limit=limit, offset=offset
+    )
     counts = await campaigns.lead_counts(session, [c.id for c in rows])
     return Page(
         items=[campaign_out(c, counts.get(c.id, 0)) for c in rows],
-        total=total, limit=limit, offset=offset,
+        total=total,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -158,7 +165,9 @@ async def add_leads_bulk(
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ()))
             message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-            failed.append(BulkFailure(index=index, error=f"{where}: {message}" if where else message))
+            failed.append(
+                BulkFailure(index=index, error=f"{where}: {message}" if where else message)
+            )
             continue
         except InvalidInput as exc:
             failed.append(BulkFailure(index=index, error=str(exc)))
@@ -182,8 +191,12 @@ async def list_leads(
 ) -> Page[LeadOut]:
     await owned_campaign(session, user.id, campaign_id)
     rows, total = await campaigns.list_leads(
-        session, user_id=user.id, campaign_id=campaign_id,
-        status=status.value if status else None, limit=limit, offset=offset,
+        session,
+        user_id=user.id,
+        campaign_id=campaign_id,
+        status=status.value if status else None,
+        limit=limit,
+        offset=offset,
     )
     return Page(items=[lead_out(r) for r in rows], total=total, limit=limit, offset=offset)
 
@@ -192,7 +205,9 @@ async def list_leads(
 async def set_lead_status(
     campaign_id: Id, lead_id: Id, body: LeadStatusUpdate, user: CurrentUser, session: Session
 ) -> LeadOut:
-    lead = await campaigns.get_lead(session, user_id=user.id, campaign_id=campaign_id, lead_id=lead_id)
+    lead = await campaigns.get_lead(
+        session, user_id=user.id, campaign_id=campaign_id, lead_id=lead_id
+    )
     if lead is None:
         raise NotFound(f"lead {lead_id} not found in campaign {campaign_id}")
     lead.status = body.status.value
@@ -211,15 +226,23 @@ async def list_attempts(
 ) -> Page[AttemptOut]:
     await owned_campaign(session, user.id, campaign_id)
     rows, total = await attempts.list_for_campaign(
-        session, user_id=user.id, campaign_id=campaign_id,
-        status=status.value if status else None, limit=limit, offset=offset,
+        session,
+        user_id=user.id,
+        campaign_id=campaign_id,
+        status=status.value if status else None,
+        limit=limit,
+        offset=offset,
     )
     return Page(items=[attempt_out(a) for a in rows], total=total, limit=limit, offset=offset)
 
 
 @router.get("/attempts", response_model=Page[AttemptOut])
 async def list_attempts_by_status(
-    user: CurrentUser, session: Session, status: AttemptStatus, limit: Limit = 50, offset: Offset = 0
+    user: CurrentUser,
+    session: Session,
+    status: AttemptStatus,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[AttemptOut]:
     """Attempts in one state, e.g. `unknown` ones an operator must resolve."""
     rows, total = await attempts.list_by_status(

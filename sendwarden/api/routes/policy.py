@@ -24,7 +24,11 @@ async def validate(
         settings=state.policy,
     )
     await policy_check.record(
-        session, decision, user_id=user.id, subject=body.subject, attempt_id=None,
+        session,
+        decision,
+        user_id=user.id,
+        subject=body.subject,
+        attempt_id=None,
         event="policy_validate",
     )
     return ValidateResponse(

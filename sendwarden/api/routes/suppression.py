@@ -6,7 +6,13 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from sendwarden.api.deps import CurrentUser, Session
-from sendwarden.api.schemas import ImportReport, ImportRowError, Page, SuppressionCreate, SuppressionOut
+from sendwarden.api.schemas import (
+    ImportReport,
+    ImportRowError,
+    Page,
+    SuppressionCreate,
+    SuppressionOut,
+)
 from sendwarden.services import suppressions
 from sendwarden.services.errors import InvalidInput, NotFound
 from sendwarden.storage import suppression
@@ -43,8 +49,13 @@ async def add_suppression(
     assert target is not None
     kind, value = suppressions.parse_target(target)
     row, created = await suppressions.add(
-        session, user_id=owner, actor_id=user.id, kind=kind, value=value,
-        reason=body.reason, source=SuppressionSource.MANUAL,
+        session,
+        user_id=owner,
+        actor_id=user.id,
+        kind=kind,
+        value=value,
+        reason=body.reason,
+        source=SuppressionSource.MANUAL,
     )
     if not created:
         response.status_code = 200
@@ -55,7 +66,9 @@ async def add_suppression(
 async def list_suppression(
     user: CurrentUser,
     session: Session,
-    q: Annotated[str | None, Query(max_length=320, description="substring of value or reason")] = None,
+    q: Annotated[
+        str | None, Query(max_length=320, description="substring of value or reason")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[SuppressionOut]:

@@ -1,0 +1,34 @@
+"""Prometheus metrics. With several worker processes set PROMETHEUS_MULTIPROC_DIR
+(`sendwarden serve --workers N` does) so /metrics aggregates all of them."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+SENDS = Counter("sendwarden_sends_total", "Send requests by final result", ["result"])
+BLOCKS = Counter("sendwarden_blocks_total", "Policy blocks by rule", ["rule"])
+SMTP_LATENCY = Histogram(
+    "sendwarden_smtp_seconds",
+    "Time for one SMTP transaction (including connection set-up when needed)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+SMTP_POOL_SIZE = Gauge(
+    "sendwarden_smtp_pool_connections", "Open SMTP connections", multiprocess_mode="livesum"
+)
+INBOUND = Counter("sendwarden_inbound_total", "Inbound messages processed by kind", ["kind"])
+SUPPRESSIONS = Counter(
+    "sendwarden_auto_suppressions_total", "Automatic suppressions by source", ["source"]
+)
+SENDER_INCIDENTS = Counter(
+    "sendwarden_sender_incidents_total", "Policy/reputation blocks reported against our sender"
+)
+POLL_LAG = Gauge(
+    "sendwarden_poll_lag_seconds",
+    "Seconds since the last successful mailbox poll",
+    multiprocess_mode="min",
+)
+LAST_POLL = Gauge(
+    "sendwarden_last_poll_timestamp_seconds",
+    "Unix time of the last successful mailbox poll",
+    multiprocess_mode="max",
+)

@@ -1,0 +1,64 @@
+"""Storage for the HTTP `Idempotency-Key` header (Stripe semantics)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sendwarden.storage.models import RequestKey
+from sendwarden.storage.types import utcnow
+
+LIFETIME = timedelta(hours=24)
+IN_PROGRESS = "in_progress"
+DONE = "done"
+
+
+async def claim(
+    session: AsyncSession, *, user_id: int, key: str, request_hash: str
+) -> RequestKey | None:
+    """Claim the key for a new request; return the existing row if it is taken and fresh."""
+    existing = await session.scalar(
+        select(RequestKey).where(RequestKey.user_id == user_id, RequestKey.key == key)
+    )
+    now = utcnow()
+    if existing is not None:
+        if existing.created_at > now - LIFETIME:
+            return existing
+        await session.execute(delete(RequestKey).where(RequestKey.id == existing.id))
+    try:
+        async with session.begin_nested():
+            session.add(
+                RequestKey(
+                    user_id=user_id,
+                    key=key,
+                    request_hash=request_hash,
+                    state=IN_PROGRESS,
+                    created_at=now,
+                )
+            )
+    except IntegrityError:  # a concurrent request claimed it first
+        return await session.scalar(
+            select(RequestKey).where(RequestKey.user_id == user_id, RequestKey.key == key)
+        )
+    return None
+
+
+async def complete(
+    session: AsyncSession, *, user_id: int, key: str, status: int, body: str
+) -> None:
+    await session.execute(
+        update(RequestKey)
+        .where(RequestKey.user_id == user_id, RequestKey.key == key)
+        .values(state=DONE, response_status=status, response_body=body)
+    )
+
+
+async def abandon(session: AsyncSession, *, user_id: int, key: str) -> None:
+    await session.execute(
+        delete(RequestKey).where(
+            RequestKey.user_id == user_id, RequestKey.key == key, RequestKey.state == IN_PROGRESS
+        )
+    )
