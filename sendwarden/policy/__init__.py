@@ -1,0 +1,50 @@
+"""Pure policy core of Sendwarden (product.md §3): no I/O, no database, no network."""
+
+from sendwarden.policy.addresses import (
+    InvalidAddress,
+    address_key,
+    domain_of,
+    normalize_domain,
+    normalize_email,
+    public_suffix,
+    registrable_domain,
+)
+from sendwarden.policy.day import counter_day, validate_timezone
+from sendwarden.policy.idempotency import idempotency_key, normalize_subject
+from sendwarden.policy.region import LegalBasis, RegionInfo, infer_region
+from sendwarden.policy.rules import (
+    Check,
+    CheckName,
+    Duplicate,
+    PolicyDecision,
+    PolicyInputs,
+    SuppressionHit,
+    evaluate,
+)
+from sendwarden.policy.sender import SenderDecision, resolve_sender
+
+__all__ = [
+    "Check",
+    "CheckName",
+    "Duplicate",
+    "InvalidAddress",
+    "LegalBasis",
+    "PolicyDecision",
+    "PolicyInputs",
+    "RegionInfo",
+    "SenderDecision",
+    "SuppressionHit",
+    "address_key",
+    "counter_day",
+    "domain_of",
+    "evaluate",
+    "idempotency_key",
+    "infer_region",
+    "normalize_domain",
+    "normalize_email",
+    "normalize_subject",
+    "public_suffix",
+    "registrable_domain",
+    "resolve_sender",
+    "validate_timezone",
+]

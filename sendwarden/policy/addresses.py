@@ -1,0 +1,121 @@
+"""Address and domain normalisation: one canonical form for storing and comparing.
+
+Every address Sendwarden stores or compares goes through `normalize_email`, every
+domain-level entry through `normalize_domain`, so suppression, idempotency and
+caps all see the same spelling of the same mailbox or domain.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import cache
+
+import idna
+from email_validator import EmailNotValidError, validate_email
+from publicsuffixlist import PublicSuffixList
+
+# Characters that would let an address smuggle extra header lines or truncate strings.
+_FORBIDDEN_CHARS = {"\r": "CR", "\n": "LF", "\x00": "NUL"}
+
+
+class InvalidAddress(ValueError):
+    """An email address or domain that Sendwarden refuses to store or send to."""
+
+
+def _reject_control_chars(raw: str, what: str) -> None:
+    # Checked before trimming: "a@b.com\r\n" must be rejected, not silently repaired.
+    found = [name for char, name in _FORBIDDEN_CHARS.items() if char in raw]
+    if found:
+        raise InvalidAddress(f"{raw!r} is not a valid {what}: it contains {'/'.join(found)}")
+
+
+def normalize_email(raw: str) -> str:
+    """Return the canonical form `local@a-label-domain` of `raw`, or raise InvalidAddress.
+
+    The local part keeps its case (mailbox names may be case-sensitive on delivery) and
+    is NFC-normalised; the domain is lower-cased IDNA A-label (punycode) form.
+    """
+    _reject_control_chars(raw, "email address")
+    candidate = raw.strip()
+    if candidate.endswith("."):
+        # A fully-qualified "a@example.com." names the same mailbox as "a@example.com".
+        candidate = candidate[:-1]
+    try:
+        validated = validate_email(candidate, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as exc:
+        raise InvalidAddress(f"{raw!r} is not a valid email address: {exc}") from None
+    # ascii_domain is always set in email-validator 2.x; it is the A-label form.
+    return f"{validated.local_part}@{validated.ascii_domain}"
+
+
+def address_key(email: str) -> str:
+    """Comparison key: the normalised address with the local part case-folded too.
+
+    casefold (not lower) so that caseless spellings such as "STRASSE"/"straße" compare
+    equal; for a suppression list over-matching is the safe side.
+    """
+    local, domain = normalize_email(email).rsplit("@", 1)
+    return f"{unicodedata.normalize('NFC', local.casefold())}@{domain}"
+
+
+def domain_of(email: str) -> str:
+    """A-label domain of an address (normalising it first, so any valid spelling works)."""
+    return normalize_email(email).rsplit("@", 1)[1]
+
+
+def normalize_domain(raw: str) -> str:
+    """Canonical A-label form of a domain-level suppression entry such as "@Bücher.de."."""
+    _reject_control_chars(raw, "domain")
+    candidate = raw.strip().removeprefix("@").removesuffix(".")
+    if not candidate:
+        raise InvalidAddress(f"{raw!r} is not a valid domain: it is empty")
+    try:
+        # Validating a dummy address applies exactly the hostname rules that
+        # normalize_email applies, so domain entries and address domains agree.
+        validated = validate_email(
+            f"postmaster@{candidate}", check_deliverability=False, allow_smtputf8=True
+        )
+    except EmailNotValidError as exc:
+        reason = str(exc).replace("The part after the @-sign", "The domain")
+        raise InvalidAddress(f"{raw!r} is not a valid domain: {reason}") from None
+    return str(validated.ascii_domain)
+
+
+def to_a_label(domain: str) -> str:
+    """Lenient A-label conversion for any DNS name, including bare TLDs and public suffixes.
+
+    Unlike normalize_domain this accepts single-label names ("uk", "localhost"), which
+    are valid inputs for public-suffix look-ups but never valid mail domains.
+    """
+    _reject_control_chars(domain, "domain")
+    candidate = domain.strip().removesuffix(".")
+    try:
+        return idna.encode(candidate, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise InvalidAddress(f"{domain!r} is not a valid domain: {exc}") from None
+
+
+@cache
+def _public_suffix_list() -> PublicSuffixList:
+    # Loaded lazily and once: parsing the bundled list costs ~40 ms. ICANN section only,
+    # so private entries such as github.io do not split organisations into many "domains".
+    return PublicSuffixList(only_icann=True)
+
+
+def public_suffix(domain: str) -> str:
+    """ICANN public suffix (A-label) of `domain`; an unknown TLD is its own suffix."""
+    a_label = to_a_label(domain)
+    suffix = _public_suffix_list().publicsuffix(a_label)
+    return str(suffix) if suffix is not None else a_label
+
+
+def registrable_domain(domain: str) -> str:
+    """Registrable domain (public suffix plus one label) per the ICANN Public Suffix List.
+
+    "mail.example.co.uk" -> "example.co.uk". A domain that is itself a public suffix
+    (or a bare unknown TLD) is returned unchanged. Unknown TLDs follow the PSL default
+    rule "*", so "mail.example.zz" -> "example.zz".
+    """
+    a_label = to_a_label(domain)
+    registrable = _public_suffix_list().privatesuffix(a_label)
+    return str(registrable) if registrable is not None else a_label
