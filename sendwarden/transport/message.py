@@ -1,0 +1,178 @@
+"""Building outgoing MIME messages with the standard `email` package."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy as email_policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from urllib.parse import quote
+
+import idna
+
+from sendwarden.transport.errors import HeaderInjectionError, InvalidAddressError
+
+# `refold_source="none"` keeps headers set with `set_raw` exactly as written. The
+# stock folder turns a URL longer than one line into RFC 2047 encoded-words,
+# which breaks the List-Unsubscribe link, so that header is folded here instead.
+OUTGOING_POLICY = email_policy.SMTP.clone(refold_source="none")
+# For messages to a non-ASCII local part (SMTPUTF8): raw UTF-8 headers.
+_OUTGOING_UTF8_POLICY = email_policy.SMTPUTF8.clone(refold_source="none")
+
+_FORBIDDEN_IN_HEADERS = ("\r", "\n", "\x00")
+_MAX_7BIT_LINE = 998
+# Headers this module owns; extra_headers may not replace them.
+_RESERVED_HEADERS = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "date",
+        "message-id",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+        "dkim-signature",
+    }
+)
+
+
+@dataclass(frozen=True)
+class UnsubscribeLinks:
+    mailto: str  # "mailto:..." URI (a bare address is accepted too)
+    url: str  # one-click https URL (RFC 8058)
+
+
+def make_unsubscribe_links(*, public_url: str, token: str, mailbox: str) -> UnsubscribeLinks:
+    """Links for `SENDWARDEN_PUBLIC_URL`/u/{token} and a mail to the outreach mailbox."""
+    return UnsubscribeLinks(
+        mailto=f"mailto:{mailbox}?subject=unsubscribe",
+        url=f"{public_url.rstrip('/')}/u/{quote(token, safe='')}",
+    )
+
+
+def _check_header_value(field: str, value: str) -> None:
+    if any(char in value for char in _FORBIDDEN_IN_HEADERS):
+        raise HeaderInjectionError(field)
+
+
+def _ascii_domain(field: str, domain: str) -> str:
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise InvalidAddressError(field) from exc
+
+
+def _address(field: str, email: str, display_name: str = "") -> Address:
+    """One mailbox; IDN domains become A-labels so no SMTPUTF8 is needed for them."""
+    _check_header_value(field, email)
+    local, at, domain = email.rpartition("@")
+    if not at or not local or not domain:
+        raise InvalidAddressError(field)
+    ascii_domain = _ascii_domain(field, domain)
+    try:
+        if local.isascii():
+            parsed = Address(addr_spec=f"{local}@{ascii_domain}")
+            return Address(display_name, parsed.username, parsed.domain)
+        # Non-ASCII local parts (SMTPUTF8) are outside what the address parser accepts.
+        if any(char.isspace() or char in '<>()[]\\,;:@"' for char in local):
+            raise InvalidAddressError(field)
+        return Address(display_name, local, ascii_domain)
+    except (ValueError, IndexError, TypeError) as exc:
+        raise InvalidAddressError(field) from exc
+
+
+def make_message_id(sender_email: str) -> str:
+    domain = _address("sender_email", sender_email).domain.lower()
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def _transfer_encoding(text: str) -> str:
+    if text.isascii() and all(len(line) <= _MAX_7BIT_LINE for line in text.splitlines()):
+        return "7bit"
+    # Quoted-printable keeps the message 7-bit clean: no 8BITMIME needed, and no
+    # relay re-encodes it, which would break the DKIM body hash.
+    return "quoted-printable"
+
+
+def _list_unsubscribe_value(links: UnsubscribeLinks) -> str:
+    mailto = (
+        links.mailto if links.mailto.lower().startswith("mailto:") else f"mailto:{links.mailto}"
+    )
+    _check_header_value("list_unsubscribe", mailto)
+    _check_header_value("list_unsubscribe", links.url)
+    # Pre-folded between the two URIs; each stays whole on its own line.
+    return f"<{mailto}>,\r\n <{links.url}>"
+
+
+def build_message(
+    *,
+    sender_email: str,
+    sender_name: str | None,
+    recipient_email: str,
+    subject: str,
+    text_body: str,
+    html_body: str | None = None,
+    message_id: str | None = None,
+    unsubscribe: UnsubscribeLinks | None = None,
+    date: datetime | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+) -> EmailMessage:
+    if sender_name is not None:
+        _check_header_value("sender_name", sender_name)
+    _check_header_value("subject", subject)
+    sender = _address("sender_email", sender_email, sender_name or "")
+    recipient = _address("recipient_email", recipient_email)
+    if message_id is None:
+        message_id = make_message_id(sender_email)
+    _check_header_value("message_id", message_id)
+    for name, value in (extra_headers or {}).items():
+        if not name or not all(33 <= ord(char) <= 126 and char != ":" for char in name):
+            raise HeaderInjectionError(name or "extra header name")
+        if name.lower() in _RESERVED_HEADERS:
+            raise ValueError(f"header {name!r} is set by the message builder")
+        _check_header_value(name, value)
+
+    msg = EmailMessage(policy=OUTGOING_POLICY)
+    msg["From"] = sender
+    msg["To"] = recipient
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date or datetime.now(UTC))
+    msg["Message-ID"] = message_id
+    if unsubscribe is not None:
+        msg.set_raw("List-Unsubscribe", _list_unsubscribe_value(unsubscribe))
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    for name, value in (extra_headers or {}).items():
+        msg[name] = value
+    msg.set_content(text_body, subtype="plain", charset="utf-8", cte=_transfer_encoding(text_body))
+    if html_body is not None:
+        msg.add_alternative(
+            html_body, subtype="html", charset="utf-8", cte=_transfer_encoding(html_body)
+        )
+    return msg
+
+
+def needs_smtputf8(address: str) -> bool:
+    """True when the local part is non-ASCII (the domain can always be an A-label)."""
+    return not address.rpartition("@")[0].isascii()
+
+
+def message_bytes(msg: EmailMessage) -> bytes:
+    """Wire form with CRLF line ends; raw UTF-8 headers only when an address needs it."""
+    addresses = [
+        address
+        for name in ("From", "To")
+        for header in msg.get_all(name, [])
+        for address in getattr(header, "addresses", ())
+    ]
+    if any(not address.username.isascii() for address in addresses):
+        return msg.as_bytes(policy=_OUTGOING_UTF8_POLICY)
+    return msg.as_bytes()
