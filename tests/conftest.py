@@ -104,7 +104,11 @@ async def api_factory(db_url: str) -> AsyncIterator[AppFactory]:
         opened.append((client, state))
         tenants = [
             await create_tenant(state.db, name, admin=name.startswith("admin"))
-            for name in (f"alice{len(opened)}", f"bob{len(opened)}", "admin" if len(opened) == 1 else f"admin{len(opened)}")
+            for name in (
+                f"alice{len(opened)}",
+                f"bob{len(opened)}",
+                "admin" if len(opened) == 1 else f"admin{len(opened)}",
+            )
         ]
         return ApiHarness(client, state.db, settings, *tenants, state=state)
 

@@ -32,10 +32,11 @@ def build_pipeline(
     settings: Settings, db: Database, policy: PolicySettings, secret: bytes
 ) -> tuple[SendPipeline, SmtpPool | None]:
     pool: SmtpPool | None = None
+    problem: str | None = None
     try:
         pool = SmtpPool(SmtpConfig.from_settings(settings))
-    except TransportConfigError:
-        pool = None  # the pipeline answers "SMTP is not configured" on send
+    except TransportConfigError as exc:
+        problem = str(exc)  # the pipeline answers 503 with this on send
     pipeline = SendPipeline(
         db=db,
         settings=settings,
@@ -44,6 +45,7 @@ def build_pipeline(
         secret=secret,
         dkim=dkim_signer(settings),
         on_rejection=record_send_time_rejection,
+        transport_problem=problem,
     )
     return pipeline, pool
 

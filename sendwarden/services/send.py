@@ -88,7 +88,9 @@ class SendPipeline:
         secret: bytes,
         dkim: DkimSigner | None = None,
         on_rejection: RejectionHook | None = None,
+        transport_problem: str | None = None,
     ) -> None:
+        self.transport_problem = transport_problem
         self.db = db
         self.settings = settings
         self.policy = policy
@@ -99,7 +101,7 @@ class SendPipeline:
 
     async def send(self, user_id: int, request: SendRequest) -> SendResult:
         if self.transport is None:
-            raise NotConfigured("SMTP is not configured: set SMTP_HOST and SMTP_FROM_EMAIL")
+            raise NotConfigured(f"SMTP is not usable: {self.transport_problem or 'set SMTP_HOST'}")
         if len(request.body) > MAX_BODY_CHARS:
             raise InvalidInput("body", f"must be at most {MAX_BODY_CHARS} characters")
         async with self.db.transaction() as session:
@@ -306,10 +308,16 @@ class SendPipeline:
         async with self.db.transaction() as session:
             row = await session.get(Attempt, attempt.id)
             assert row is not None
-            row.status = AttemptStatus.FAILED.value
             row.smtp_code = error.code
             # The server's own words stay internal: never in API responses.
             row.smtp_error = f"{error.stage}: {error.server_message}"[:2000]
+            if error.outcome_unknown:
+                # The server may have taken the message: like a crash mid-send, keep
+                # the key reserved so that no retry can deliver it twice.
+                row.status = AttemptStatus.UNKNOWN.value
+                row.reason = f"Delivery outcome unknown ({error}); resolve it manually"
+                return row
+            row.status = AttemptStatus.FAILED.value
             row.reason = f"SMTP delivery failed ({error})"
             await send_keys.release(session, attempt_id=row.id)
             if self.on_rejection is not None and error.permanent and error.stage == "rcpt":

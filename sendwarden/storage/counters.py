@@ -44,12 +44,12 @@ async def try_increment(
     stmt = insert(DailyCounter).values(
         user_id=user_id, scope=scope, scope_key=key, day=day, count=1
     )
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=["user_id", "scope", "scope_key", "day"],
         set_={"count": DailyCounter.count + 1},
         where=DailyCounter.count < cap,
     ).returning(DailyCounter.count)
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return (await session.execute(upsert)).scalar_one_or_none()
 
 
 async def reserve_slots(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.storage.models import InstanceSetting
 
-SECRET_KEY_NAME = "secret_key"
+SECRET_KEY_NAME = "secret_key"  # noqa: S105 (a row name, not a secret)
 
 
 async def get_or_create_secret(session: AsyncSession) -> bytes:

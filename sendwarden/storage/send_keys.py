@@ -47,7 +47,7 @@ async def try_reserve(
         created_at=now,
         used_at=None,
     )
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=["user_id", "key_hash"],
         set_={
             "state": SendKeyState.IN_FLIGHT.value,
@@ -57,7 +57,7 @@ async def try_reserve(
         },
         where=(SendKey.state == SendKeyState.USED.value) & (SendKey.used_at <= now - KEY_LIFETIME),
     ).returning(SendKey.id)
-    return (await session.execute(stmt)).scalar_one_or_none() is not None
+    return (await session.execute(upsert)).scalar_one_or_none() is not None
 
 
 async def mark_used(session: AsyncSession, *, attempt_id: int) -> None:

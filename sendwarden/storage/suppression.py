@@ -57,7 +57,7 @@ async def add(session: AsyncSession, entry: NewSuppression) -> tuple[Suppression
 async def matching(
     session: AsyncSession, *, user_id: int, address: str, domains: Sequence[str]
 ) -> list[Suppression]:
-    """Entries that block `address` for `user_id`: the address or any of `domains`, own or global."""
+    """Entries blocking `address` for `user_id`: the address or one of `domains`, own or global."""
     conditions = [
         (Suppression.kind == SuppressionKind.EMAIL.value) & (Suppression.value == address)
     ]

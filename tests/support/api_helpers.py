@@ -9,7 +9,9 @@ import httpx
 API = "/api/v1/backlink-outreach"
 
 
-async def make_campaign(client: httpx.AsyncClient, headers: dict[str, str], name: str = "Q4") -> int:
+async def make_campaign(
+    client: httpx.AsyncClient, headers: dict[str, str], name: str = "Q4"
+) -> int:
     r = await client.post(f"{API}/campaigns", json={"name": name}, headers=headers)
     assert r.status_code == 201, r.text
     return int(r.json()["id"])
@@ -23,7 +25,9 @@ async def make_lead(
     site: str | None = None,
     **extra: Any,
 ) -> int:
-    payload: dict[str, Any] = {"website_url": site or f"https://{(email or 'x@none.example').split('@')[1]}/{email}"}
+    payload: dict[str, Any] = {
+        "website_url": site or f"https://{(email or 'x@none.example').split('@')[1]}/{email}"
+    }
     if email is not None:
         payload["contact_email"] = email
     payload.update(extra)
@@ -40,8 +44,12 @@ async def send(
     subject: str = "Guest post idea",
     **extra: Any,
 ) -> httpx.Response:
-    payload = {"campaign_id": campaign_id, "lead_id": lead_id, "subject": subject,
-               "body": "Hello,\nI enjoyed your article.\n"}
+    payload = {
+        "campaign_id": campaign_id,
+        "lead_id": lead_id,
+        "subject": subject,
+        "body": "Hello,\nI enjoyed your article.\n",
+    }
     extra_headers = extra.pop("extra_headers", {})
     payload.update(extra)
     return await client.post(

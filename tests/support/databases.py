@@ -36,7 +36,9 @@ def fresh_sqlite(tmp_dir: Path) -> str:
     """Copy a once-migrated template: migrating per test would dominate the run time."""
     global _sqlite_template
     if _sqlite_template is None:
-        template_dir = Path(os.environ.get("PYTEST_TMP_TEMPLATE", "/tmp")) / f"sw-template-{os.getpid()}"
+        template_dir = (
+            Path(os.environ.get("PYTEST_TMP_TEMPLATE", "/tmp")) / f"sw-template-{os.getpid()}"
+        )
         template_dir.mkdir(parents=True, exist_ok=True)
         template = template_dir / "template.db"
         template.unlink(missing_ok=True)
