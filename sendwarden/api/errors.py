@@ -60,7 +60,13 @@ async def _on_service(_: Request, exc: Exception) -> JSONResponse:
             status_code=422,
             content={"detail": str(exc), "errors": [{"field": exc.field, "message": exc.message}]},
         )
-    status = {NotFound: 404, Conflict: 409, Forbidden: 403, NotConfigured: 503}.get(type(exc), 400)
+    statuses: tuple[tuple[type[Exception], int], ...] = (
+        (NotFound, 404),
+        (Conflict, 409),
+        (Forbidden, 403),
+        (NotConfigured, 503),
+    )
+    status = next((code for kind, code in statuses if isinstance(exc, kind)), 400)
     return JSONResponse(status_code=status, content={"detail": str(exc)})
 
 
