@@ -10,9 +10,19 @@ from fastapi import APIRouter, FastAPI
 from sendwarden import __version__
 from sendwarden.api import errors
 from sendwarden.api.limits import BodySizeLimit
-from sendwarden.api.routes import audit, campaigns, health, policy, send, suppression
+from sendwarden.api.routes import (
+    audit,
+    campaigns,
+    health,
+    inbound,
+    policy,
+    send,
+    suppression,
+    unsubscribe,
+)
 from sendwarden.api.state import AppState
 from sendwarden.config import Settings, get_settings
+from sendwarden.services.background import start_background_poller
 from sendwarden.services.context import PolicySettings
 from sendwarden.services.runtime import recover_interrupted_sends
 from sendwarden.storage.db import Database
@@ -32,9 +42,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if settings.sendwarden_recover_on_start:
             await recover_interrupted_sends(settings, state.db)
+        poller = start_background_poller(settings, state.db)
         try:
             yield
         finally:
+            if poller is not None:
+                poller.cancel()
             await state.close()
 
     app = FastAPI(
@@ -48,8 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.sendwarden_max_body_bytes)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (policy, send, suppression, campaigns, audit):
+    for module in (policy, send, suppression, campaigns, inbound, audit):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
+    app.include_router(unsubscribe.router)
     return app

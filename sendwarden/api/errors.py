@@ -18,6 +18,7 @@ from sendwarden.services.errors import (
     InvalidInput,
     NotConfigured,
     NotFound,
+    UpstreamFailed,
 )
 
 log = logging.getLogger("sendwarden.api")
@@ -65,6 +66,7 @@ async def _on_service(_: Request, exc: Exception) -> JSONResponse:
         (Conflict, 409),
         (Forbidden, 403),
         (NotConfigured, 503),
+        (UpstreamFailed, 502),
     )
     status = next((code for kind, code in statuses if isinstance(exc, kind)), 400)
     return JSONResponse(status_code=status, content={"detail": str(exc)})

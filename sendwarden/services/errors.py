@@ -28,3 +28,7 @@ class Forbidden(ServiceError):
 
 class NotConfigured(ServiceError):
     pass
+
+
+class UpstreamFailed(ServiceError):
+    """A server we depend on (IMAP, SMTP) failed; nothing was changed."""

@@ -84,9 +84,10 @@ async def record_bounce(
     diagnostic: str | None,
     source: str,
     inbound_message_id: int | None = None,
-) -> None:
+) -> bool:
+    """Record one failed delivery; True if it suppressed the recipient."""
     if classification == BounceClass.NOT_A_FAILURE:
-        return
+        return False
     attempt_id = attempt.id if attempt is not None else None
     evidence = {
         "status": status,
@@ -121,7 +122,7 @@ async def record_bounce(
                 details=evidence,
             ),
         )
-        return
+        return False
     session.add(
         BounceEvent(
             user_id=user_id,
@@ -147,7 +148,7 @@ async def record_bounce(
             evidence=evidence,
         )
         await set_lead_status(session, lead_id, LeadStatus.BOUNCED)
-        return
+        return True
     recent = await session.scalar(
         select(func.count(BounceEvent.id)).where(
             BounceEvent.user_id == user_id,
@@ -167,6 +168,8 @@ async def record_bounce(
             evidence={**evidence, "soft_bounces_in_window": int(recent or 0)},
         )
         await set_lead_status(session, lead_id, LeadStatus.BOUNCED)
+        return True
+    return False
 
 
 async def record_send_time_rejection(

@@ -280,7 +280,10 @@ class InboundMessage(Base):
     """Every message the poller took, processed or not (deduplicated by Message-ID)."""
 
     __tablename__ = "inbound_messages"
-    __table_args__ = (UniqueConstraint("message_id"),)
+    __table_args__ = (
+        UniqueConstraint("message_id"),
+        UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_inbound_messages_mailbox"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mailbox: Mapped[str] = mapped_column(String(500))
     uid: Mapped[int] = mapped_column(Integer)

@@ -33,6 +33,9 @@ def upgrade() -> None:
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inbound_messages")),
         sa.UniqueConstraint("message_id", name=op.f("uq_inbound_messages_message_id")),
+        sa.UniqueConstraint(
+            "mailbox", "uidvalidity", "uid", name=op.f("uq_inbound_messages_mailbox")
+        ),
     )
     with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_inbound_messages_user_id"), ["user_id"], unique=False)

@@ -1,0 +1,69 @@
+"""Storage for the IMAP poller: cursors, received messages, replies."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sendwarden.storage.models import InboundMessage, MailboxCursor, Reply
+from sendwarden.storage.types import utcnow
+
+
+async def get_cursor(session: AsyncSession, mailbox: str) -> MailboxCursor | None:
+    return await session.get(MailboxCursor, mailbox)
+
+
+async def advance_cursor(
+    session: AsyncSession, mailbox: str, uidvalidity: int, last_uid: int
+) -> None:
+    """Move the cursor forward (never back within one UIDVALIDITY)."""
+    row = await session.get(MailboxCursor, mailbox, with_for_update=True)
+    if row is None:
+        session.add(
+            MailboxCursor(
+                mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid, last_poll_at=utcnow()
+            )
+        )
+        return
+    if row.uidvalidity != uidvalidity or last_uid > row.last_uid:
+        row.uidvalidity = uidvalidity
+        row.last_uid = last_uid
+    row.last_poll_at = utcnow()
+
+
+async def touch_cursor(session: AsyncSession, mailbox: str) -> None:
+    await session.execute(
+        update(MailboxCursor).where(MailboxCursor.mailbox == mailbox).values(last_poll_at=utcnow())
+    )
+
+
+async def claim_message(session: AsyncSession, row: InboundMessage) -> bool:
+    """Record a received message once; False if its Message-ID or UID was seen before."""
+    if row.message_id is not None:
+        seen = await session.scalar(
+            select(func.count(InboundMessage.id)).where(InboundMessage.message_id == row.message_id)
+        )
+        if seen:
+            return False
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+async def list_replies(
+    session: AsyncSession, *, user_id: int, campaign_id: int, limit: int, offset: int
+) -> tuple[list[Reply], int]:
+    conditions = [Reply.user_id == user_id, Reply.campaign_id == campaign_id]
+    total = await session.scalar(select(func.count(Reply.id)).where(*conditions))
+    rows = await session.scalars(
+        select(Reply).where(*conditions).order_by(Reply.id.desc()).limit(limit).offset(offset)
+    )
+    return list(rows.all()), int(total or 0)
+
+
+async def get_reply(session: AsyncSession, *, user_id: int, reply_id: int) -> Reply | None:
+    return await session.scalar(select(Reply).where(Reply.id == reply_id, Reply.user_id == user_id))
