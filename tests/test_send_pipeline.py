@@ -345,3 +345,50 @@ async def test_send_interrupted_attempts_become_unknown_on_start(
     smtp.faults = Faults()
     again = await send(app.client, app.alice.headers, c, lead)
     assert again.status_code == 409
+
+
+async def test_unknown_attempt_is_resolved_by_operator(app: ApiHarness, smtp: FaultyServer) -> None:
+    c = await make_campaign(app.client, app.alice.headers)
+    lead = await make_lead(app.client, app.alice.headers, c, "maybe@example.net")
+    smtp.faults = Faults(drop_during_data=True)
+    assert (await send(app.client, app.alice.headers, c, lead)).status_code == 500
+    smtp.faults = Faults()
+    unknown = (await app.client.get(f"{API}/attempts", params={"status": "unknown"}, headers=app.alice.headers)).json()
+    [attempt] = unknown["items"]
+    assert (await send(app.client, app.alice.headers, c, lead)).status_code == 409
+    foreign = await app.client.post(f"{API}/attempts/{attempt['id']}/resolve", json={"outcome": "failed"}, headers=app.bob.headers)
+    assert foreign.status_code == 404
+    r = await app.client.post(f"{API}/attempts/{attempt['id']}/resolve", json={"outcome": "failed", "note": "not in the server log"}, headers=app.alice.headers)
+    assert r.status_code == 200 and r.json()["status"] == "failed"
+    again = await app.client.post(f"{API}/attempts/{attempt['id']}/resolve", json={"outcome": "sent"}, headers=app.alice.headers)
+    assert again.status_code == 409
+    assert (await send(app.client, app.alice.headers, c, lead)).status_code == 200
+
+
+async def test_send_is_dkim_signed_and_verifies(api_factory: AppFactory, smtp: FaultyServer, tmp_path: Path) -> None:
+    import dkim
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_path = tmp_path / "dkim.pem"
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    )
+    public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    import base64
+
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+    app = await api_factory(**smtp_settings(smtp, dkim_private_key_path=key_path, dkim_selector="sw2026"))
+    c = await make_campaign(app.client, app.alice.headers)
+    lead = await make_lead(app.client, app.alice.headers, c, "dkim@example.net")
+    assert (await send(app.client, app.alice.headers, c, lead, subject="Signé")).status_code == 200
+    [received] = smtp.wait_for(1)
+    assert received.raw.startswith(b"DKIM-Signature:")
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        return record if name == b"sw2026._domainkey.sender.example." else b""
+
+    assert dkim.verify(received.raw, dnsfunc=dns)
+    tampered = received.raw.replace(b"I enjoyed", b"I hated")
+    assert not dkim.verify(tampered, dnsfunc=dns)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from sendwarden import __version__
 from sendwarden.api import errors
 from sendwarden.api.limits import BodySizeLimit
+from sendwarden.api.request_log import RequestLog
 from sendwarden.api.routes import (
     audit,
     campaigns,
@@ -22,6 +23,7 @@ from sendwarden.api.routes import (
 )
 from sendwarden.api.state import AppState
 from sendwarden.config import Settings, get_settings
+from sendwarden.observability.logging import configure_logging
 from sendwarden.services.background import start_background_poller
 from sendwarden.services.context import PolicySettings
 from sendwarden.services.runtime import recover_interrupted_sends
@@ -32,6 +34,7 @@ API_PREFIX = "/api/v1/backlink-outreach"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.sendwarden_log_level)
     state = AppState(
         settings=settings,
         db=Database(settings.database_url, pool_size=settings.database_pool_size),
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sendwarden = state
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.sendwarden_max_body_bytes)
+    app.add_middleware(RequestLog)
 
     api = APIRouter(prefix=API_PREFIX)
     for module in (policy, send, suppression, campaigns, inbound, audit):

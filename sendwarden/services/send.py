@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.config import Settings
 from sendwarden.observability import metrics
+from sendwarden.observability.logging import get_logger
 from sendwarden.policy import PolicyDecision, counter_day
 from sendwarden.policy.unsubscribe_token import make_unsubscribe_token
 from sendwarden.services import policy_check
@@ -42,6 +43,7 @@ from sendwarden.transport.message import (
 from sendwarden.transport.pool import DeliveryReceipt
 
 MAX_BODY_CHARS = 256 * 1024
+log = get_logger("sendwarden.send")
 
 
 class Transport(Protocol):
@@ -109,6 +111,7 @@ class SendPipeline:
         attempt, decision = prepared.attempt, prepared.decision
         if prepared.raw is None:
             metrics.SENDS.labels(prepared.outcome).inc()
+            log.info("send", attempt_id=attempt.id, outcome=prepared.outcome, reason=attempt.reason)
             return SendResult(prepared.outcome, attempt, decision)
         raw = self.dkim.sign(prepared.raw) if self.dkim is not None else prepared.raw
         started = time.perf_counter()
@@ -120,10 +123,12 @@ class SendPipeline:
             metrics.SMTP_LATENCY.observe(time.perf_counter() - started)
             attempt = await self._record_failure(attempt, error)
             metrics.SENDS.labels("failed").inc()
+            log.warning("send", attempt_id=attempt.id, outcome=attempt.status, smtp=str(error))
             return SendResult("failed", attempt, decision, error)
         metrics.SMTP_LATENCY.observe(time.perf_counter() - started)
         attempt = await self._record_success(attempt)
         metrics.SENDS.labels("sent").inc()
+        log.info("send", attempt_id=attempt.id, outcome="sent")
         return SendResult("sent", attempt, decision)
 
     async def _decide(self, session: AsyncSession, user_id: int, request: SendRequest) -> _Prepared:

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from sendwarden.api.deps import CurrentUser, Session
 from sendwarden.api.schemas import (
@@ -19,8 +19,9 @@ from sendwarden.api.schemas import (
     LeadOut,
     LeadStatusUpdate,
     Page,
+    Request,
 )
-from sendwarden.services import leads
+from sendwarden.services import leads, resolution
 from sendwarden.services.errors import InvalidInput, NotFound
 from sendwarden.storage import attempts, campaigns
 from sendwarden.storage.models import Attempt, AttemptStatus, Campaign, Lead, LeadStatus
@@ -256,4 +257,23 @@ async def get_attempt(attempt_id: Id, user: CurrentUser, session: Session) -> At
     attempt = await attempts.get_attempt(session, user_id=user.id, attempt_id=attempt_id)
     if attempt is None:
         raise NotFound(f"attempt {attempt_id} not found")
+    return attempt_out(attempt)
+
+
+class ResolveAttempt(Request):
+    outcome: Literal["sent", "failed"]
+    note: str | None = Field(default=None, max_length=1000)
+
+
+@router.post("/attempts/{attempt_id}/resolve", response_model=AttemptOut)
+async def resolve_attempt(
+    attempt_id: Id, body: ResolveAttempt, user: CurrentUser, session: Session
+) -> AttemptOut:
+    """Settle an `unknown` attempt after checking the mail server's logs.
+
+    `failed` releases its idempotency key so the pitch can be sent again.
+    """
+    attempt = await resolution.resolve_unknown(
+        session, user_id=user.id, attempt_id=attempt_id, outcome=body.outcome, note=body.note
+    )
     return attempt_out(attempt)
