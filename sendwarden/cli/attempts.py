@@ -1,0 +1,180 @@
+"""`sendwarden attempts ...`: what happened to each send request."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sendwarden.cli.output import print_fields, print_json, print_page_footer, print_table
+from sendwarden.cli.state import JsonOption, UserOption, acting_user, in_transaction
+from sendwarden.services import resolution
+from sendwarden.services.errors import NotFound
+from sendwarden.storage import attempts
+from sendwarden.storage.models import Attempt, AttemptStatus
+
+attempts_app = typer.Typer(help="List and inspect send attempts.", no_args_is_help=True)
+
+LimitOption = Annotated[int, typer.Option("--limit", min=1, max=1000, help="Rows per page.")]
+OffsetOption = Annotated[int, typer.Option("--offset", min=0, help="Rows to skip.")]
+
+
+def attempt_record(a: Attempt) -> dict[str, Any]:
+    """Same keys as the HTTP API's attempt; the SMTP server's own words are never shown."""
+    return {
+        "id": a.id,
+        "campaign_id": a.campaign_id,
+        "lead_id": a.lead_id,
+        "status": a.status,
+        "recipient_email": a.recipient_email,
+        "sender_email": a.sender_email,
+        "requested_sender_email": a.requested_sender_email,
+        "subject": a.subject,
+        "legal_basis": a.legal_basis,
+        "region": a.region,
+        "reason": a.reason,
+        "message_id": a.message_id,
+        "created_at": a.created_at,
+        "sent_at": a.sent_at,
+        "checks": json.loads(a.checks or "[]"),
+    }
+
+
+def print_attempt(record: dict[str, Any]) -> None:
+    print_fields(
+        [(k, v) for k, v in record.items() if k != "checks"], title=f"Attempt {record['id']}"
+    )
+    if record["checks"]:
+        print_table(
+            ["Check", "Result", "Detail"],
+            [(c["name"], "pass" if c["passed"] else "FAIL", c["detail"]) for c in record["checks"]],
+        )
+
+
+@attempts_app.command("list")
+def list_attempts(
+    status: Annotated[
+        AttemptStatus | None,
+        typer.Option("--status", help="Only attempts in this state, e.g. unknown."),
+    ] = None,
+    campaign: Annotated[
+        int | None, typer.Option("--campaign", min=1, help="Only this campaign's attempts.")
+    ] = None,
+    limit: LimitOption = 50,
+    offset: OffsetOption = 0,
+    user: UserOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List attempts of one campaign and/or in one state (give at least one of the two).
+
+    `--status unknown` lists the sends interrupted by a crash, which an operator
+    must check by hand before sending again.
+    """
+    if status is None and campaign is None:
+        raise typer.BadParameter("give --status, --campaign or both", param_hint="--status")
+
+    async def work(session: AsyncSession) -> tuple[list[Attempt], int]:
+        owner = await acting_user(session, user)
+        if campaign is not None:
+            return await attempts.list_for_campaign(
+                session,
+                user_id=owner.id,
+                campaign_id=campaign,
+                status=status.value if status else None,
+                limit=limit,
+                offset=offset,
+            )
+        assert status is not None
+        return await attempts.list_by_status(
+            session, user_id=owner.id, status=status.value, limit=limit, offset=offset
+        )
+
+    rows, total = in_transaction(work)
+    records = [attempt_record(a) for a in rows]
+    if as_json:
+        print_json({"items": records, "total": total, "limit": limit, "offset": offset})
+        return
+    print_table(
+        ["ID", "Created (UTC)", "Status", "Recipient", "Region", "Basis", "Subject", "Reason"],
+        [
+            (
+                r["id"],
+                r["created_at"],
+                r["status"],
+                r["recipient_email"],
+                r["region"],
+                r["legal_basis"],
+                r["subject"],
+                r["reason"],
+            )
+            for r in records
+        ],
+    )
+    print_page_footer(len(records), total, offset)
+
+
+@attempts_app.command("show")
+def show_attempt(
+    attempt_id: Annotated[int, typer.Argument(help="Attempt ID.", min=1)],
+    user: UserOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one attempt with its policy checks."""
+
+    async def work(session: AsyncSession) -> Attempt:
+        owner = await acting_user(session, user)
+        found = await attempts.get_attempt(session, user_id=owner.id, attempt_id=attempt_id)
+        if found is None:
+            raise NotFound(f"attempt {attempt_id} not found")
+        return found
+
+    record = attempt_record(in_transaction(work))
+    if as_json:
+        print_json(record)
+    else:
+        print_attempt(record)
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@attempts_app.command("resolve")
+def resolve(
+    attempt_id: Annotated[int, typer.Argument(help="ID of an attempt in state unknown.", min=1)],
+    outcome: Annotated[
+        Outcome, typer.Option("--outcome", help="What the mail server's logs show.")
+    ],
+    note: Annotated[str | None, typer.Option("--note", help="Why (kept in the audit log).")] = None,
+    user: UserOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Settle an `unknown` attempt after checking the mail server's logs.
+
+    `failed` releases its duplicate-protection key so the pitch can be sent again;
+    `sent` keeps it.
+    """
+
+    async def work(session: AsyncSession) -> Attempt:
+        owner = await acting_user(session, user)
+        return await resolution.resolve_unknown(
+            session,
+            user_id=owner.id,
+            attempt_id=attempt_id,
+            outcome="sent" if outcome is Outcome.SENT else "failed",
+            note=note,
+        )
+
+    record = attempt_record(in_transaction(work))
+    if as_json:
+        print_json(record)
+    else:
+        typer.echo(f"Attempt {record['id']} is now {record['status']}.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(attempts_app, name="attempts")

@@ -1,0 +1,73 @@
+"""`sendwarden serve`: crash recovery once, then the HTTP API under uvicorn."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from sendwarden.cli.state import current, settings, with_database
+from sendwarden.config import get_settings
+from sendwarden.services.runtime import recover_interrupted_sends
+from sendwarden.storage.db import Database
+
+APP_FACTORY = "sendwarden.api.app:create_app"
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Worker processes (each with its own pool).")
+    ] = 1,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs, metrics at /metrics).
+
+    Before starting, sends a crash left `sending` on this host are marked
+    `unknown` (see `sendwarden attempts list --status unknown`).
+    """
+    config = settings()
+
+    async def recover(db: Database) -> list[int]:
+        return await recover_interrupted_sends(config, db)
+
+    recovered = with_database(recover)
+    if recovered:
+        typer.echo(
+            f"Marked {len(recovered)} interrupted send(s) as unknown: "
+            "check them with `sendwarden attempts list --status unknown`.",
+            err=True,
+        )
+    # The workers build their settings from the environment: hand them the override,
+    # and tell them recovery has run (once for all of them).
+    worker_env = {"SENDWARDEN_RECOVER_ON_START": "false"}
+    if current().database_url:
+        worker_env["DATABASE_URL"] = config.database_url
+    metrics_dir = None
+    if workers > 1:
+        # Each process writes its samples here; /metrics aggregates them. Fresh per run,
+        # because files left by an earlier run would be counted again.
+        metrics_dir = tempfile.mkdtemp(prefix="sendwarden-metrics-")
+        worker_env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    os.environ.update(worker_env)
+    get_settings.cache_clear()
+    try:
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=config.sendwarden_log_level.lower(),
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)

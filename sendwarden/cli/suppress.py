@@ -1,0 +1,226 @@
+"""`sendwarden suppress ...`: the do-not-contact list (addresses and whole domains)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sendwarden.cli.errors import CliError
+from sendwarden.cli.output import (
+    advance_to,
+    print_json,
+    print_page_footer,
+    print_table,
+    progress_bar,
+)
+from sendwarden.cli.state import JsonOption, UserOption, acting_user, in_transaction
+from sendwarden.services import suppressions
+from sendwarden.services.errors import NotFound
+from sendwarden.storage import suppression
+from sendwarden.storage.models import Suppression, SuppressionSource
+
+suppress_app = typer.Typer(
+    help="Manage the suppression list (addresses or whole domains, per user or global).",
+    no_args_is_help=True,
+)
+
+GlobalOption = Annotated[
+    bool,
+    typer.Option("--global", help="The global list, which applies to all users (admins only)."),
+]
+TargetArgument = Annotated[
+    str, typer.Argument(help="An address (name@example.com) or a domain (example.com).")
+]
+
+
+def _scope(is_global: bool) -> str:
+    return "global" if is_global else "user"
+
+
+def suppression_record(row: Suppression) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "value": row.value,
+        "reason": row.reason,
+        "source": row.source,
+        "scope": "global" if row.user_id is None else "user",
+        "created_at": row.created_at,
+    }
+
+
+@suppress_app.command("add")
+def add(
+    target: TargetArgument,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (kept for audits).")] = None,
+    is_global: GlobalOption = False,
+    user: UserOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Suppress an address, or a whole registrable domain."""
+
+    async def work(session: AsyncSession) -> tuple[Suppression, bool]:
+        owner = await acting_user(session, user)
+        kind, value = suppressions.parse_target(target)
+        return await suppressions.add(
+            session,
+            user_id=suppressions.owner_for(owner, _scope(is_global)),
+            actor_id=owner.id,
+            kind=kind,
+            value=value,
+            reason=reason,
+            source=SuppressionSource.MANUAL,
+        )
+
+    row, created = in_transaction(work)
+    record = suppression_record(row)
+    if as_json:
+        print_json({**record, "created": created})
+        return
+    state = "Suppressed" if created else "Already suppressed"
+    typer.echo(f"{state}: {row.kind} {row.value} ({record['scope']} list).")
+
+
+@suppress_app.command("list")
+def list_entries(
+    search: Annotated[
+        str | None, typer.Option("--search", help="Substring of the value or the reason.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="Rows per page.")] = 50,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Rows to skip.")] = 0,
+    user: UserOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the entries that apply to you: your own and the global ones."""
+
+    async def work(session: AsyncSession) -> tuple[list[Suppression], int]:
+        owner = await acting_user(session, user)
+        return await suppression.list_visible(
+            session, user_id=owner.id, search=search, limit=limit, offset=offset
+        )
+
+    rows, total = in_transaction(work)
+    records = [suppression_record(r) for r in rows]
+    if as_json:
+        print_json({"items": records, "total": total, "limit": limit, "offset": offset})
+        return
+    print_table(
+        ["ID", "Kind", "Value", "Scope", "Source", "Reason", "Added (UTC)"],
+        [
+            (r["id"], r["kind"], r["value"], r["scope"], r["source"], r["reason"], r["created_at"])
+            for r in records
+        ],
+    )
+    print_page_footer(len(records), total, offset)
+
+
+@suppress_app.command("remove")
+def remove(
+    target: TargetArgument, is_global: GlobalOption = False, user: UserOption = None
+) -> None:
+    """Lift a suppression (exactly as it was added: address or domain)."""
+
+    async def work(session: AsyncSession) -> Suppression:
+        owner = await acting_user(session, user)
+        row = await suppressions.remove(session, user=owner, target=target, scope=_scope(is_global))
+        if row is None:
+            raise NotFound(f"{target!r} is not on the {_scope(is_global)} suppression list")
+        return row
+
+    row = in_transaction(work)
+    typer.echo(f"Removed: {row.kind} {row.value}.")
+
+
+@suppress_app.command("import")
+def import_file(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with an email/domain column (header) or target[,reason] rows.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Reason for rows that give none.")
+    ] = None,
+    is_global: GlobalOption = False,
+    user: UserOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import a CSV; good rows are added, bad rows are reported with their line numbers.
+
+    Exit status 0 even when some rows are invalid (they are listed).
+    """
+    data = file.read_bytes()
+    if not data.strip():
+        raise CliError(f"{file} is empty")
+    total_lines = len(data.splitlines())
+
+    with progress_bar(f"Importing {file.name}", total_lines) as progress:
+
+        async def work(session: AsyncSession) -> suppressions.ImportResult:
+            owner = await acting_user(session, user)
+            result = await suppressions.import_csv(
+                session,
+                user_id=suppressions.owner_for(owner, _scope(is_global)),
+                actor_id=owner.id,
+                data=data,
+                default_reason=reason,
+                progress=lambda line: advance_to(progress, line),
+            )
+            advance_to(progress, total_lines)
+            return result
+
+        result = in_transaction(work)
+
+    invalid = [{"line": n, "value": v, "error": e} for n, v, e in result.invalid]
+    if as_json:
+        print_json({"added": result.added, "duplicate": result.duplicate, "invalid": invalid})
+        return
+    typer.echo(f"Added {result.added}, already present {result.duplicate}, invalid {len(invalid)}.")
+    if invalid:
+        print_table(
+            ["Line", "Value", "Problem"],
+            [(i["line"], i["value"], i["error"]) for i in invalid],
+            title="Rows not imported",
+        )
+
+
+@suppress_app.command("export")
+def export(
+    file: Annotated[str, typer.Argument(help="Output CSV file, or - for standard output.")] = "-",
+    user: UserOption = None,
+) -> None:
+    """Export the entries that apply to you as CSV (the format `import` reads)."""
+
+    async def work(session: AsyncSession) -> Sequence[Suppression]:
+        owner = await acting_user(session, user)
+        return await suppression.iter_visible(session, user_id=owner.id)
+
+    rows = in_transaction(work)
+    if file == "-":
+        for chunk in suppressions.export_rows(rows):
+            sys.stdout.write(chunk)
+        sys.stdout.flush()
+        return
+    path = Path(file)
+    with (
+        progress_bar(f"Exporting to {path.name}", len(rows)) as progress,
+        path.open("w", encoding="utf-8", newline="") as out,
+    ):
+        # Each chunk carries one row (the first one the header too).
+        for written, chunk in enumerate(suppressions.export_rows(rows), start=1):
+            out.write(chunk)
+            advance_to(progress, min(written, len(rows)))
+    typer.echo(f"Exported {len(rows)} entries to {path}.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(suppress_app, name="suppress")
