@@ -22,11 +22,6 @@ SUPPRESSIONS = Counter(
 SENDER_INCIDENTS = Counter(
     "sendwarden_sender_incidents_total", "Policy/reputation blocks reported against our sender"
 )
-POLL_LAG = Gauge(
-    "sendwarden_poll_lag_seconds",
-    "Seconds since the last successful mailbox poll",
-    multiprocess_mode="min",
-)
 LAST_POLL = Gauge(
     "sendwarden_last_poll_timestamp_seconds",
     "Unix time of the last successful mailbox poll",

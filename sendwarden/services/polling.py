@@ -97,7 +97,6 @@ async def poll_once(
         else:
             await inbound.touch_cursor(session, mailbox)
     metrics.LAST_POLL.set_to_current_time()
-    metrics.POLL_LAG.set(0)
     return report
 
 

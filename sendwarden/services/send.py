@@ -49,6 +49,9 @@ log = get_logger("sendwarden.send")
 class Transport(Protocol):
     async def send(self, raw: bytes, *, sender: str, recipients: list[str]) -> DeliveryReceipt: ...
 
+    @property
+    def size(self) -> int: ...
+
 
 @dataclass(frozen=True)
 class SendRequest:
@@ -121,11 +124,13 @@ class SendPipeline:
             )
         except DeliveryError as error:
             metrics.SMTP_LATENCY.observe(time.perf_counter() - started)
+            metrics.SMTP_POOL_SIZE.set(self.transport.size)
             attempt = await self._record_failure(attempt, error)
             metrics.SENDS.labels("failed").inc()
             log.warning("send", attempt_id=attempt.id, outcome=attempt.status, smtp=str(error))
             return SendResult("failed", attempt, decision, error)
         metrics.SMTP_LATENCY.observe(time.perf_counter() - started)
+        metrics.SMTP_POOL_SIZE.set(self.transport.size)
         attempt = await self._record_success(attempt)
         metrics.SENDS.labels("sent").inc()
         log.info("send", attempt_id=attempt.id, outcome="sent")

@@ -1,13 +1,17 @@
-"""Test databases: a migrated SQLite file per test, and a shared PostgreSQL emptied per test.
+"""Test databases: a migrated SQLite file per test, and a PostgreSQL database emptied per test.
 
-PostgreSQL tests use SENDWARDEN_TEST_POSTGRES_URL (default: the local server,
-database `test`). They skip with a reason where no server answers, unless
-SENDWARDEN_REQUIRE_POSTGRES=1 (set by .ci/run): then they fail instead.
+PostgreSQL tests connect through SENDWARDEN_TEST_POSTGRES_URL (default: the
+local server, database `test`) and create their own database beside it for
+this pytest process (`<name>_sw_<pid>`, dropped at exit), so that two test
+runs on one server never truncate each other's tables. They skip with a
+reason where no server answers, unless SENDWARDEN_REQUIRE_POSTGRES=1 (set by
+.ci/run): then they fail instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import shutil
 from pathlib import Path
@@ -15,13 +19,18 @@ from pathlib import Path
 import asyncpg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from sendwarden.storage.migrate import upgrade
 from sendwarden.storage.models import Base
 
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-PG_URL = os.environ.get("SENDWARDEN_TEST_POSTGRES_URL", DEFAULT_PG_URL)
+ADMIN_PG_URL = os.environ.get("SENDWARDEN_TEST_POSTGRES_URL", DEFAULT_PG_URL)
+_admin = make_url(ADMIN_PG_URL)
+PG_URL = _admin.set(database=f"{_admin.database}_sw_{os.getpid()}").render_as_string(
+    hide_password=False
+)
 REQUIRE_PG = os.environ.get("SENDWARDEN_REQUIRE_POSTGRES") == "1"
 
 _sqlite_template: Path | None = None
@@ -49,11 +58,13 @@ def fresh_sqlite(tmp_dir: Path) -> str:
     return sqlite_url(target)
 
 
-def _pg_reachable() -> str | None:
-    dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
 
+
+def _pg_reachable() -> str | None:
     async def probe() -> None:
-        conn = await asyncpg.connect(dsn, timeout=3)
+        conn = await asyncpg.connect(_asyncpg_dsn(ADMIN_PG_URL), timeout=3)
         await conn.close()
 
     try:
@@ -75,7 +86,7 @@ def postgres_url() -> str:
             upgrade(PG_URL)
             _pg_state["ready"] = True
     if not _pg_state["ready"]:
-        message = f"PostgreSQL not reachable at {PG_URL} ({_pg_state['problem']})"
+        message = f"PostgreSQL not reachable at {ADMIN_PG_URL} ({_pg_state['problem']})"
         if REQUIRE_PG:
             pytest.fail(message + "; SENDWARDEN_REQUIRE_POSTGRES=1 forbids skipping")
         pytest.skip(message)
@@ -83,14 +94,32 @@ def postgres_url() -> str:
 
 
 def _reset_schema() -> None:
-    async def reset() -> None:
-        engine = create_async_engine(PG_URL)
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-        await engine.dispose()
+    name = make_url(PG_URL).database
 
-    asyncio.run(reset())
+    async def create() -> None:
+        conn = await asyncpg.connect(_asyncpg_dsn(ADMIN_PG_URL), timeout=10)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    atexit.register(_drop_database, name)
+
+
+def _drop_database(name: str | None) -> None:
+    async def drop() -> None:
+        conn = await asyncpg.connect(_asyncpg_dsn(ADMIN_PG_URL), timeout=10)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(drop())
+    except Exception:  # best effort at interpreter exit
+        pass
 
 
 async def empty_postgres(url: str) -> None:

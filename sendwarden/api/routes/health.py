@@ -5,9 +5,12 @@ import os
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from sendwarden.api.deps import State
+from sendwarden.api.state import AppState
+from sendwarden.storage.models import MailboxCursor
+from sendwarden.storage.types import utcnow
 
 router = APIRouter(tags=["health"])
 
@@ -24,10 +27,29 @@ async def healthz(state: State) -> JSONResponse:
 
 
 @router.get("/metrics")
-async def metrics() -> Response:
+async def metrics(state: State) -> Response:
     """Prometheus metrics; aggregated over all workers when PROMETHEUS_MULTIPROC_DIR is set."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        body = generate_latest(registry)
+    else:
+        body = generate_latest()
+    return Response(body + await _poll_lag(state), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _poll_lag(state: AppState) -> bytes:
+    """Seconds since any host last polled the mailbox, read from the shared database."""
+    try:
+        async with state.db.transaction() as session:
+            last = await session.scalar(select(func.max(MailboxCursor.last_poll_at)))
+    except Exception:  # metrics must render even when the database is down
+        return b""
+    if last is None:
+        return b""
+    lag = max(0.0, (utcnow() - last).total_seconds())
+    return (
+        b"# HELP sendwarden_poll_lag_seconds Seconds since the mailbox was last polled\n"
+        b"# TYPE sendwarden_poll_lag_seconds gauge\n"
+        + f"sendwarden_poll_lag_seconds {lag:.3f}\n".encode()
+    )

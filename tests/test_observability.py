@@ -1,0 +1,109 @@
+"""Metrics, structured logs, health and the OpenAPI document (issue 5)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sendwarden.observability.logging import configure_logging
+from sendwarden.storage.models import MailboxCursor
+from sendwarden.storage.types import utcnow
+from tests.conftest import ApiHarness, AppFactory
+from tests.support.api_helpers import API, make_campaign, make_lead, send
+from tests.support.smtp_server import PASSWORD, USERNAME, FaultyServer, running_smtp_server
+
+ORIGINAL_VALIDATE_REQUEST = {
+    "recipient_email": "editor@example.com",
+    "sender_email": "outreach@yourdomain.com",
+    "subject": "Guest Post: AI Marketing Trends",
+}
+ORIGINAL_VALIDATE_RESPONSE = {
+    "allowed": True,
+    "reason": "All checks passed",
+    "legal_basis": "legitimate_interest",
+    "daily_user_count": 23,
+    "daily_user_limit": 100,
+    "daily_domain_count": 5,
+    "daily_domain_limit": 20,
+    "region": "US",
+}
+ORIGINAL_SUPPRESSION_REQUEST = {"email": "unsubscribed@example.com", "reason": "User requested unsubscribe"}
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[FaultyServer]:
+    with running_smtp_server(tmp_path / "smtp") as server:
+        yield server
+
+
+def metric(text: str, name: str, labels: str = "") -> float:
+    pattern = re.escape(name) + (re.escape("{" + labels + "}") if labels else "") + r" ([0-9.e+-]+)"
+    match = re.search(r"^" + pattern + r"$", text, flags=re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+async def test_metrics_count_sends_blocks_latency_and_pool(api_factory: AppFactory, smtp: FaultyServer) -> None:
+    app = await api_factory(
+        smtp_host="localhost", smtp_port=smtp.port, smtp_user=USERNAME, smtp_pass=PASSWORD, smtp_ca_file=smtp.ca_file
+    )
+    before = (await app.client.get("/metrics")).text
+    c = await make_campaign(app.client, app.alice.headers)
+    lead = await make_lead(app.client, app.alice.headers, c, "m@metrics.example")
+    assert (await send(app.client, app.alice.headers, c, lead)).status_code == 200
+    assert (await send(app.client, app.alice.headers, c, lead)).status_code == 403
+    after = (await app.client.get("/metrics")).text
+    assert metric(after, "sendwarden_sends_total", 'result="sent"') == metric(before, "sendwarden_sends_total", 'result="sent"') + 1
+    assert metric(after, "sendwarden_blocks_total", 'rule="idempotency"') == metric(before, "sendwarden_blocks_total", 'rule="idempotency"') + 1
+    assert metric(after, "sendwarden_smtp_seconds_count") == metric(before, "sendwarden_smtp_seconds_count") + 1
+    assert metric(after, "sendwarden_smtp_pool_connections") >= 1
+
+
+async def test_metrics_report_poll_lag_from_the_database(api: ApiHarness) -> None:
+    assert "sendwarden_poll_lag_seconds" not in (await api.client.get("/metrics")).text
+    async with api.db.transaction() as session:
+        session.add(MailboxCursor(mailbox="m", uidvalidity=1, last_uid=0, last_poll_at=utcnow()))
+    lag = metric((await api.client.get("/metrics")).text, "sendwarden_poll_lag_seconds")
+    assert 0 <= lag < 60
+
+
+async def test_logs_are_json_lines_with_request_id_and_no_secrets(
+    api: ApiHarness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("INFO")  # bind the JSON handler to this test's captured stderr
+    r = await api.client.post(
+        f"{API}/policy/validate", json={"recipient_email": "log@example.com"},
+        headers={**api.alice.headers, "X-Request-ID": "req-123"},
+    )
+    assert r.headers["x-request-id"] == "req-123"
+    generated = await api.client.get("/healthz")
+    assert re.fullmatch(r"[0-9a-f]{32}", generated.headers["x-request-id"])
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    request_lines = [line for line in lines if line.get("event") == "request"]
+    assert any(
+        line["request_id"] == "req-123" and line["path"].endswith("/policy/validate") and line["status"] == 200
+        for line in request_lines
+    )
+    assert api.alice.key not in json.dumps(lines)
+
+
+async def test_healthz_reports_database_down(api_factory: AppFactory) -> None:
+    app = await api_factory()
+    await app.db.dispose()
+    app.db.engine = __import__("sqlalchemy.ext.asyncio", fromlist=["x"]).create_async_engine(
+        "postgresql+asyncpg://nobody@127.0.0.1:1/none"
+    )
+    r = await app.client.get("/healthz")
+    assert r.status_code == 503 and r.json()["database"] == "unreachable"
+
+
+async def test_openapi_examples_equal_the_original_spec(api: ApiHarness) -> None:
+    schema = (await api.client.get("/openapi.json")).json()
+    components = schema["components"]["schemas"]
+    assert components["ValidateRequest"]["examples"] == [ORIGINAL_VALIDATE_REQUEST]
+    assert components["ValidateResponse"]["examples"] == [ORIGINAL_VALIDATE_RESPONSE]
+    assert components["SuppressionCreate"]["examples"] == [ORIGINAL_SUPPRESSION_REQUEST]
+    assert (await api.client.get("/docs")).status_code == 200
