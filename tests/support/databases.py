@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -116,10 +117,8 @@ def _drop_database(name: str | None) -> None:
         finally:
             await conn.close()
 
-    try:
+    with contextlib.suppress(Exception):  # best effort at interpreter exit
         asyncio.run(drop())
-    except Exception:  # best effort at interpreter exit
-        pass
 
 
 async def empty_postgres(url: str) -> None:
