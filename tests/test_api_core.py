@@ -41,7 +41,12 @@ async def test_validate_response_has_original_fields_and_checks(api: ApiHarness)
     assert body["allowed"] is True and body["reason"] == "All checks passed"
     assert body["daily_user_limit"] == 100 and body["daily_domain_limit"] == 20
     assert [c["name"] for c in body["checks"]] == [
-        "sender_alias", "suppression", "idempotency", "daily_user_cap", "daily_domain_cap", "legal_basis",
+        "sender_alias",
+        "suppression",
+        "idempotency",
+        "daily_user_cap",
+        "daily_domain_cap",
+        "legal_basis",
     ]
 
 
@@ -78,7 +83,9 @@ async def test_validate_is_audited_with_requested_and_effective_sender(api: ApiH
 
 
 async def test_validate_blocked_by_user_suppression_of_registrable_domain(api: ApiHarness) -> None:
-    await api.client.post(f"{API}/suppression", json={"domain": "Example.CO.UK"}, headers=api.alice.headers)
+    await api.client.post(
+        f"{API}/suppression", json={"domain": "Example.CO.UK"}, headers=api.alice.headers
+    )
     body = await validate(api, "someone@mail.example.co.uk")
     assert body["allowed"] is False and "suppressed" in body["reason"]
     other = await validate(api, "someone@mail.example.co.uk", who="bob")
@@ -87,7 +94,9 @@ async def test_validate_blocked_by_user_suppression_of_registrable_domain(api: A
 
 async def test_validate_blocked_by_global_suppression_for_everyone(api: ApiHarness) -> None:
     r = await api.client.post(
-        f"{API}/suppression", json={"email": "no@example.org", "scope": "global"}, headers=api.admin.headers
+        f"{API}/suppression",
+        json={"email": "no@example.org", "scope": "global"},
+        headers=api.admin.headers,
     )
     assert r.status_code == 201 and r.json()["scope"] == "global"
     for who in ("alice", "bob"):
@@ -122,11 +131,15 @@ async def test_validate_rejects_invalid_addresses_and_header_injection(api: ApiH
 
 async def test_suppression_add_is_normalised_and_idempotent(api: ApiHarness) -> None:
     first = await api.client.post(
-        f"{API}/suppression", json={"email": "  Editor@Bücher.DE ", "reason": "asked"}, headers=api.alice.headers
+        f"{API}/suppression",
+        json={"email": "  Editor@Bücher.DE ", "reason": "asked"},
+        headers=api.alice.headers,
     )
     assert first.status_code == 201
     assert first.json()["email"] == "editor@xn--bcher-kva.de"
-    again = await api.client.post(f"{API}/suppression", json={"email": "editor@bücher.de"}, headers=api.alice.headers)
+    again = await api.client.post(
+        f"{API}/suppression", json={"email": "editor@bücher.de"}, headers=api.alice.headers
+    )
     assert again.status_code == 200 and again.json()["created"] is False
 
 
@@ -138,30 +151,56 @@ async def test_suppression_needs_exactly_one_target(api: ApiHarness) -> None:
 
 async def test_suppression_global_requires_admin(api: ApiHarness) -> None:
     r = await api.client.post(
-        f"{API}/suppression", json={"email": "a@b.com", "scope": "global"}, headers=api.alice.headers
+        f"{API}/suppression",
+        json={"email": "a@b.com", "scope": "global"},
+        headers=api.alice.headers,
     )
     assert r.status_code == 403
 
 
 async def test_suppression_list_paginates_and_searches(api: ApiHarness) -> None:
     for i in range(7):
-        await api.client.post(f"{API}/suppression", json={"email": f"u{i}@list.example"}, headers=api.alice.headers)
-    await api.client.post(f"{API}/suppression", json={"domain": "other.example", "reason": "competitor"}, headers=api.alice.headers)
-    page = (await api.client.get(f"{API}/suppression", params={"limit": 3, "offset": 3}, headers=api.alice.headers)).json()
+        await api.client.post(
+            f"{API}/suppression", json={"email": f"u{i}@list.example"}, headers=api.alice.headers
+        )
+    await api.client.post(
+        f"{API}/suppression",
+        json={"domain": "other.example", "reason": "competitor"},
+        headers=api.alice.headers,
+    )
+    page = (
+        await api.client.get(
+            f"{API}/suppression", params={"limit": 3, "offset": 3}, headers=api.alice.headers
+        )
+    ).json()
     assert page["total"] == 8 and len(page["items"]) == 3 and page["offset"] == 3
-    found = (await api.client.get(f"{API}/suppression", params={"q": "COMPET"}, headers=api.alice.headers)).json()
+    found = (
+        await api.client.get(
+            f"{API}/suppression", params={"q": "COMPET"}, headers=api.alice.headers
+        )
+    ).json()
     assert [i["value"] for i in found["items"]] == ["other.example"]
-    literal = (await api.client.get(f"{API}/suppression", params={"q": "%"}, headers=api.alice.headers)).json()
+    literal = (
+        await api.client.get(f"{API}/suppression", params={"q": "%"}, headers=api.alice.headers)
+    ).json()
     assert literal["total"] == 0  # LIKE wildcards are matched literally
-    assert (await api.client.get(f"{API}/suppression", headers=api.bob.headers)).json()["total"] == 0
+    assert (await api.client.get(f"{API}/suppression", headers=api.bob.headers)).json()[
+        "total"
+    ] == 0
 
 
 async def test_suppression_delete_own_entry_and_404_otherwise(api: ApiHarness) -> None:
-    await api.client.post(f"{API}/suppression", json={"email": "del@example.com"}, headers=api.alice.headers)
-    assert (await api.client.delete(f"{API}/suppression/del@example.com", headers=api.bob.headers)).status_code == 404
+    await api.client.post(
+        f"{API}/suppression", json={"email": "del@example.com"}, headers=api.alice.headers
+    )
+    assert (
+        await api.client.delete(f"{API}/suppression/del@example.com", headers=api.bob.headers)
+    ).status_code == 404
     r = await api.client.delete(f"{API}/suppression/DEL@example.com", headers=api.alice.headers)
     assert r.status_code == 200 and r.json()["value"] == "del@example.com"
-    assert (await api.client.delete(f"{API}/suppression/del@example.com", headers=api.alice.headers)).status_code == 404
+    assert (
+        await api.client.delete(f"{API}/suppression/del@example.com", headers=api.alice.headers)
+    ).status_code == 404
     assert (await validate(api, "del@example.com"))["allowed"] is True
 
 
@@ -176,23 +215,42 @@ async def test_suppression_csv_import_reports_bad_rows_with_line_numbers(api: Ap
         b"example.net,whole domain\n"
     )
     r = await api.client.post(
-        f"{API}/suppression/import", content=csv, headers={**api.alice.headers, "Content-Type": "text/csv"}
+        f"{API}/suppression/import",
+        content=csv,
+        headers={**api.alice.headers, "Content-Type": "text/csv"},
     )
     assert r.status_code == 200, r.text
     report = r.json()
     assert report["added"] == 3 and report["duplicate"] == 1
-    assert [(row["line"], "UTF-8" in row["error"]) for row in report["invalid"]] == [(3, False), (4, True)]
+    assert [(row["line"], "UTF-8" in row["error"]) for row in report["invalid"]] == [
+        (3, False),
+        (4, True),
+    ]
     exported = await api.client.get(f"{API}/suppression/export", headers=api.alice.headers)
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     lines = exported.text.strip().splitlines()
     assert lines[0] == "kind,value,reason,source,scope,created_at"
-    assert sorted(line.split(",")[1] for line in lines[1:]) == ["example.net", "good1@example.com", "good2@example.com"]
+    assert sorted(line.split(",")[1] for line in lines[1:]) == [
+        "example.net",
+        "good1@example.com",
+        "good2@example.com",
+    ]
 
 
 async def test_suppression_import_of_export_round_trips(api: ApiHarness) -> None:
-    await api.client.post(f"{API}/suppression", json={"email": "rt@example.com", "reason": "a, b"}, headers=api.alice.headers)
-    exported = (await api.client.get(f"{API}/suppression/export", headers=api.alice.headers)).content
-    r = await api.client.post(f"{API}/suppression/import", content=exported, headers={**api.bob.headers, "Content-Type": "text/csv"})
+    await api.client.post(
+        f"{API}/suppression",
+        json={"email": "rt@example.com", "reason": "a, b"},
+        headers=api.alice.headers,
+    )
+    exported = (
+        await api.client.get(f"{API}/suppression/export", headers=api.alice.headers)
+    ).content
+    r = await api.client.post(
+        f"{API}/suppression/import",
+        content=exported,
+        headers={**api.bob.headers, "Content-Type": "text/csv"},
+    )
     assert r.json() == {"added": 1, "duplicate": 0, "invalid": []}
 
 
@@ -203,23 +261,36 @@ async def test_campaign_crud_and_foreign_ids_are_404(api: ApiHarness) -> None:
     c = await make_campaign(api.client, api.alice.headers, "Launch")
     got = await api.client.get(f"{API}/campaigns/{c}", headers=api.alice.headers)
     assert got.status_code == 200 and got.json()["name"] == "Launch"
-    assert (await api.client.get(f"{API}/campaigns/{c}", headers=api.bob.headers)).status_code == 404
+    assert (
+        await api.client.get(f"{API}/campaigns/{c}", headers=api.bob.headers)
+    ).status_code == 404
     assert (await api.client.get(f"{API}/campaigns", headers=api.bob.headers)).json()["total"] == 0
-    assert (await api.client.delete(f"{API}/campaigns/{c}", headers=api.bob.headers)).status_code == 404
-    assert (await api.client.delete(f"{API}/campaigns/{c}", headers=api.alice.headers)).status_code == 204
-    assert (await api.client.get(f"{API}/campaigns/{c}", headers=api.alice.headers)).status_code == 404
-    assert (await api.client.get(f"{API}/campaigns/999999", headers=api.alice.headers)).status_code == 404
+    assert (
+        await api.client.delete(f"{API}/campaigns/{c}", headers=api.bob.headers)
+    ).status_code == 404
+    assert (
+        await api.client.delete(f"{API}/campaigns/{c}", headers=api.alice.headers)
+    ).status_code == 204
+    assert (
+        await api.client.get(f"{API}/campaigns/{c}", headers=api.alice.headers)
+    ).status_code == 404
+    assert (
+        await api.client.get(f"{API}/campaigns/999999", headers=api.alice.headers)
+    ).status_code == 404
 
 
 async def test_lead_duplicate_website_returns_existing_lead(api: ApiHarness) -> None:
     c = await make_campaign(api.client, api.alice.headers)
     first = await api.client.post(
-        f"{API}/campaigns/{c}/leads", json={"website_url": "https://www.Example.com/", "contact_email": "a@example.com"},
+        f"{API}/campaigns/{c}/leads",
+        json={"website_url": "https://www.Example.com/", "contact_email": "a@example.com"},
         headers=api.alice.headers,
     )
     assert first.status_code == 201
     again = await api.client.post(
-        f"{API}/campaigns/{c}/leads", json={"website_url": "http://example.com"}, headers=api.alice.headers
+        f"{API}/campaigns/{c}/leads",
+        json={"website_url": "http://example.com"},
+        headers=api.alice.headers,
     )
     assert again.status_code == 200
     assert again.json()["id"] == first.json()["id"] and again.json()["created"] is False
@@ -230,7 +301,9 @@ async def test_lead_duplicate_website_returns_existing_lead(api: ApiHarness) -> 
 
 async def test_lead_bulk_reports_added_skipped_failed(api: ApiHarness) -> None:
     c = await make_campaign(api.client, api.alice.headers)
-    await make_lead(api.client, api.alice.headers, c, "x@existing.example", site="https://existing.example")
+    await make_lead(
+        api.client, api.alice.headers, c, "x@existing.example", site="https://existing.example"
+    )
     leads = [
         {"website_url": "https://new1.example", "contact_email": "a@new1.example"},
         {"website_url": "https://existing.example/"},
@@ -239,7 +312,9 @@ async def test_lead_bulk_reports_added_skipped_failed(api: ApiHarness) -> None:
         {"website_url": "https://new2.example", "surprise": True},
         {"website_url": "https://new3.example"},
     ]
-    r = await api.client.post(f"{API}/campaigns/{c}/leads/bulk", json={"leads": leads}, headers=api.alice.headers)
+    r = await api.client.post(
+        f"{API}/campaigns/{c}/leads/bulk", json={"leads": leads}, headers=api.alice.headers
+    )
     assert r.status_code == 200
     report = r.json()
     assert (report["added"], report["skipped"]) == (2, 1)
@@ -251,11 +326,19 @@ async def test_lead_status_update_validates_status(api: ApiHarness) -> None:
     c = await make_campaign(api.client, api.alice.headers)
     lead = await make_lead(api.client, api.alice.headers, c, "s@status.example")
     url = f"{API}/campaigns/{c}/leads/{lead}/status"
-    assert (await api.client.patch(url, json={"status": "placed"}, headers=api.alice.headers)).json()["status"] == "placed"
+    assert (
+        await api.client.patch(url, json={"status": "placed"}, headers=api.alice.headers)
+    ).json()["status"] == "placed"
     bad = await api.client.patch(url, json={"status": "won"}, headers=api.alice.headers)
     assert bad.status_code == 422 and "status" in bad.json()["detail"]
-    assert (await api.client.patch(url, json={"status": "placed"}, headers=api.bob.headers)).status_code == 404
-    listed = (await api.client.get(f"{API}/campaigns/{c}/leads", params={"status": "placed"}, headers=api.alice.headers)).json()
+    assert (
+        await api.client.patch(url, json={"status": "placed"}, headers=api.bob.headers)
+    ).status_code == 404
+    listed = (
+        await api.client.get(
+            f"{API}/campaigns/{c}/leads", params={"status": "placed"}, headers=api.alice.headers
+        )
+    ).json()
     assert listed["total"] == 1
 
 
@@ -263,18 +346,38 @@ async def test_lead_status_update_validates_status(api: ApiHarness) -> None:
 
 
 async def test_audit_logs_filter_by_result_recipient_time_and_paginate(api: ApiHarness) -> None:
-    await api.client.post(f"{API}/suppression", json={"email": "blocked@example.com"}, headers=api.alice.headers)
+    await api.client.post(
+        f"{API}/suppression", json={"email": "blocked@example.com"}, headers=api.alice.headers
+    )
     for i in range(4):
         await validate(api, f"ok{i}@example.com")
     await validate(api, "blocked@example.com")
-    blocked = (await api.client.get(f"{API}/audit-logs", params={"result": "blocked"}, headers=api.alice.headers)).json()
+    blocked = (
+        await api.client.get(
+            f"{API}/audit-logs", params={"result": "blocked"}, headers=api.alice.headers
+        )
+    ).json()
     assert [e["lead_email"] for e in blocked["items"]] == ["blocked@example.com"]
-    by_recipient = (await api.client.get(f"{API}/audit-logs", params={"recipient": "OK1@example.com"}, headers=api.alice.headers)).json()
+    by_recipient = (
+        await api.client.get(
+            f"{API}/audit-logs", params={"recipient": "OK1@example.com"}, headers=api.alice.headers
+        )
+    ).json()
     assert by_recipient["total"] == 1
-    page = (await api.client.get(f"{API}/audit-logs", params={"limit": 2, "event": "policy_validate"}, headers=api.alice.headers)).json()
+    page = (
+        await api.client.get(
+            f"{API}/audit-logs",
+            params={"limit": 2, "event": "policy_validate"},
+            headers=api.alice.headers,
+        )
+    ).json()
     assert page["total"] == 5 and len(page["items"]) == 2
     assert page["items"][0]["seq"] > page["items"][1]["seq"]  # newest first
-    future = (await api.client.get(f"{API}/audit-logs", params={"since": "2999-01-01T00:00:00"}, headers=api.alice.headers)).json()
+    future = (
+        await api.client.get(
+            f"{API}/audit-logs", params={"since": "2999-01-01T00:00:00"}, headers=api.alice.headers
+        )
+    ).json()
     assert future["total"] == 0
     assert (await api.client.get(f"{API}/audit-logs", headers=api.bob.headers)).json()["total"] == 0
 

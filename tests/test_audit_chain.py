@@ -41,7 +41,9 @@ async def test_audit_chain_verifies_when_untouched(db: Database) -> None:
 async def test_audit_chain_detects_edited_row(db: Database) -> None:
     await _append(db, 5)
     async with db.transaction() as session:
-        await session.execute(update(AuditEntry).where(AuditEntry.seq == 3).values(reason="nothing to see"))
+        await session.execute(
+            update(AuditEntry).where(AuditEntry.seq == 3).values(reason="nothing to see")
+        )
     report = await _verify(db)
     assert not report.ok and report.first_broken_seq == 3
     assert "edited" in (report.problem or "")
@@ -81,5 +83,9 @@ async def test_audit_chain_stays_linear_under_concurrent_writers(db: Database) -
     report = await _verify(db)
     assert report.ok and report.entries_checked == 48
     async with db.transaction() as session:
-        seqs = (await session.execute(text("SELECT seq FROM audit_entries ORDER BY seq"))).scalars().all()
+        seqs = (
+            (await session.execute(text("SELECT seq FROM audit_entries ORDER BY seq")))
+            .scalars()
+            .all()
+        )
     assert list(seqs) == list(range(1, 49))

@@ -42,7 +42,9 @@ def folder(dovecot_server: DovecotServer) -> str:
 
 
 @pytest.fixture
-async def app(api_factory: AppFactory, smtp: FaultyServer, dovecot_server: DovecotServer, folder: str) -> ApiHarness:
+async def app(
+    api_factory: AppFactory, smtp: FaultyServer, dovecot_server: DovecotServer, folder: str
+) -> ApiHarness:
     return await api_factory(
         smtp_host="localhost",
         smtp_port=smtp.port,
@@ -127,7 +129,9 @@ Message-ID: {sent.message_id}
 """.replace("\n", "\r\n").encode()
 
 
-def reply(sent: Sent, text: str, *, ident: str, headers: str = "", subject: str = "Re: Guest post") -> bytes:
+def reply(
+    sent: Sent, text: str, *, ident: str, headers: str = "", subject: str = "Re: Guest post"
+) -> bytes:
     return f"""From: Editor <{sent.recipient}>
 To: outreach@sender.example
 Subject: {subject}
@@ -163,10 +167,16 @@ async def test_hard_bounce_suppresses_recipient_and_marks_lead_bounced(
     report = await poll(app, dovecot_server, folder)
     assert report.bounces == 1 and report.suppressed == 1
     [row] = await suppressions(app)
-    assert (row.value, row.source, row.user_id) == ("gone@bounce.example", "bounce", app.alice.user_id)
+    assert (row.value, row.source, row.user_id) == (
+        "gone@bounce.example",
+        "bounce",
+        app.alice.user_id,
+    )
     assert await lead_status(app, sent.lead) == "bounced"
     async with app.db.transaction() as session:
-        entry = await session.scalar(select(AuditEntry).where(AuditEntry.event == "suppression_added"))
+        entry = await session.scalar(
+            select(AuditEntry).where(AuditEntry.event == "suppression_added")
+        )
     assert entry is not None and '"source": "bounce"' in entry.details
     assert "inbound_message_id" in entry.details
 
@@ -196,7 +206,9 @@ async def test_soft_bounces_suppress_after_three_in_seven_days(
         )
     await poll(app, dovecot_server, folder)
     assert await suppressions(app) == []
-    dovecot_server.append(dsn(sent, "4.2.2", "452 4.2.2 Mailbox full", ident="soft2", action="delayed"), folder)
+    dovecot_server.append(
+        dsn(sent, "4.2.2", "452 4.2.2 Mailbox full", ident="soft2", action="delayed"), folder
+    )
     await poll(app, dovecot_server, folder)
     [row] = await suppressions(app)
     assert row.source == "bounce" and "soft bounces" in (row.reason or "")
@@ -253,13 +265,20 @@ Message-ID: {sent.message_id}
     ],
 )
 async def test_reply_classification_effects(
-    app: ApiHarness, dovecot_server: DovecotServer, folder: str, text: str, expected: str, suppressed: bool
+    app: ApiHarness,
+    dovecot_server: DovecotServer,
+    folder: str,
+    text: str,
+    expected: str,
+    suppressed: bool,
 ) -> None:
     sent = await sent_to(app, "editor@reply.example")
     dovecot_server.append(reply(sent, text, ident=f"r-{expected}"), folder)
     report = await poll(app, dovecot_server, folder)
     assert report.replies == 1
-    replies = (await app.client.get(f"{API}/campaigns/{sent.campaign}/replies", headers=app.alice.headers)).json()
+    replies = (
+        await app.client.get(f"{API}/campaigns/{sent.campaign}/replies", headers=app.alice.headers)
+    ).json()
     assert replies["items"][0]["classification"] == expected
     rows = await suppressions(app)
     assert bool(rows) is suppressed
@@ -316,7 +335,14 @@ async def test_duplicate_delivery_is_processed_once(
     report = await poll(app, dovecot_server, folder)
     assert (report.processed, report.duplicates) == (1, 1)
     async with app.db.transaction() as session:
-        assert await session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.event == "suppression_added")) == 1
+        assert (
+            await session.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.event == "suppression_added")
+            )
+            == 1
+        )
 
 
 async def test_more_messages_than_fetch_limit_are_taken_over_successive_polls(
@@ -373,11 +399,19 @@ async def test_reclassify_away_from_suppressing_class_lifts_suppression(
     dovecot_server.append(reply(sent, "Not interested, thanks.", ident="recl"), folder)
     await poll(app, dovecot_server, folder)
     assert len(await suppressions(app)) == 1
-    replies = (await app.client.get(f"{API}/campaigns/{sent.campaign}/replies", headers=app.alice.headers)).json()
+    replies = (
+        await app.client.get(f"{API}/campaigns/{sent.campaign}/replies", headers=app.alice.headers)
+    ).json()
     reply_id = replies["items"][0]["id"]
-    foreign = await app.client.patch(f"{API}/replies/{reply_id}", json={"classification": "interested"}, headers=app.bob.headers)
+    foreign = await app.client.patch(
+        f"{API}/replies/{reply_id}", json={"classification": "interested"}, headers=app.bob.headers
+    )
     assert foreign.status_code == 404
-    r = await app.client.patch(f"{API}/replies/{reply_id}", json={"classification": "interested"}, headers=app.alice.headers)
+    r = await app.client.patch(
+        f"{API}/replies/{reply_id}",
+        json={"classification": "interested"},
+        headers=app.alice.headers,
+    )
     assert r.status_code == 200 and r.json()["classification"] == "interested"
     assert r.json()["auto_classification"] == "not_interested"
     assert await suppressions(app) == []

@@ -31,7 +31,10 @@ ORIGINAL_VALIDATE_RESPONSE = {
     "daily_domain_limit": 20,
     "region": "US",
 }
-ORIGINAL_SUPPRESSION_REQUEST = {"email": "unsubscribed@example.com", "reason": "User requested unsubscribe"}
+ORIGINAL_SUPPRESSION_REQUEST = {
+    "email": "unsubscribed@example.com",
+    "reason": "User requested unsubscribe",
+}
 
 
 @pytest.fixture
@@ -46,9 +49,15 @@ def metric(text: str, name: str, labels: str = "") -> float:
     return float(match.group(1)) if match else 0.0
 
 
-async def test_metrics_count_sends_blocks_latency_and_pool(api_factory: AppFactory, smtp: FaultyServer) -> None:
+async def test_metrics_count_sends_blocks_latency_and_pool(
+    api_factory: AppFactory, smtp: FaultyServer
+) -> None:
     app = await api_factory(
-        smtp_host="localhost", smtp_port=smtp.port, smtp_user=USERNAME, smtp_pass=PASSWORD, smtp_ca_file=smtp.ca_file
+        smtp_host="localhost",
+        smtp_port=smtp.port,
+        smtp_user=USERNAME,
+        smtp_pass=PASSWORD,
+        smtp_ca_file=smtp.ca_file,
     )
     before = (await app.client.get("/metrics")).text
     c = await make_campaign(app.client, app.alice.headers)
@@ -56,9 +65,18 @@ async def test_metrics_count_sends_blocks_latency_and_pool(api_factory: AppFacto
     assert (await send(app.client, app.alice.headers, c, lead)).status_code == 200
     assert (await send(app.client, app.alice.headers, c, lead)).status_code == 403
     after = (await app.client.get("/metrics")).text
-    assert metric(after, "sendwarden_sends_total", 'result="sent"') == metric(before, "sendwarden_sends_total", 'result="sent"') + 1
-    assert metric(after, "sendwarden_blocks_total", 'rule="idempotency"') == metric(before, "sendwarden_blocks_total", 'rule="idempotency"') + 1
-    assert metric(after, "sendwarden_smtp_seconds_count") == metric(before, "sendwarden_smtp_seconds_count") + 1
+    assert (
+        metric(after, "sendwarden_sends_total", 'result="sent"')
+        == metric(before, "sendwarden_sends_total", 'result="sent"') + 1
+    )
+    assert (
+        metric(after, "sendwarden_blocks_total", 'rule="idempotency"')
+        == metric(before, "sendwarden_blocks_total", 'rule="idempotency"') + 1
+    )
+    assert (
+        metric(after, "sendwarden_smtp_seconds_count")
+        == metric(before, "sendwarden_smtp_seconds_count") + 1
+    )
     assert metric(after, "sendwarden_smtp_pool_connections") >= 1
 
 
@@ -75,16 +93,21 @@ async def test_logs_are_json_lines_with_request_id_and_no_secrets(
 ) -> None:
     configure_logging("INFO")  # bind the JSON handler to this test's captured stderr
     r = await api.client.post(
-        f"{API}/policy/validate", json={"recipient_email": "log@example.com"},
+        f"{API}/policy/validate",
+        json={"recipient_email": "log@example.com"},
         headers={**api.alice.headers, "X-Request-ID": "req-123"},
     )
     assert r.headers["x-request-id"] == "req-123"
     generated = await api.client.get("/healthz")
     assert re.fullmatch(r"[0-9a-f]{32}", generated.headers["x-request-id"])
-    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    lines = [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
     request_lines = [line for line in lines if line.get("event") == "request"]
     assert any(
-        line["request_id"] == "req-123" and line["path"].endswith("/policy/validate") and line["status"] == 200
+        line["request_id"] == "req-123"
+        and line["path"].endswith("/policy/validate")
+        and line["status"] == 200
         for line in request_lines
     )
     assert api.alice.key not in json.dumps(lines)

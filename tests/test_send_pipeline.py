@@ -353,19 +353,37 @@ async def test_unknown_attempt_is_resolved_by_operator(app: ApiHarness, smtp: Fa
     smtp.faults = Faults(drop_during_data=True)
     assert (await send(app.client, app.alice.headers, c, lead)).status_code == 500
     smtp.faults = Faults()
-    unknown = (await app.client.get(f"{API}/attempts", params={"status": "unknown"}, headers=app.alice.headers)).json()
+    unknown = (
+        await app.client.get(
+            f"{API}/attempts", params={"status": "unknown"}, headers=app.alice.headers
+        )
+    ).json()
     [attempt] = unknown["items"]
     assert (await send(app.client, app.alice.headers, c, lead)).status_code == 409
-    foreign = await app.client.post(f"{API}/attempts/{attempt['id']}/resolve", json={"outcome": "failed"}, headers=app.bob.headers)
+    foreign = await app.client.post(
+        f"{API}/attempts/{attempt['id']}/resolve",
+        json={"outcome": "failed"},
+        headers=app.bob.headers,
+    )
     assert foreign.status_code == 404
-    r = await app.client.post(f"{API}/attempts/{attempt['id']}/resolve", json={"outcome": "failed", "note": "not in the server log"}, headers=app.alice.headers)
+    r = await app.client.post(
+        f"{API}/attempts/{attempt['id']}/resolve",
+        json={"outcome": "failed", "note": "not in the server log"},
+        headers=app.alice.headers,
+    )
     assert r.status_code == 200 and r.json()["status"] == "failed"
-    again = await app.client.post(f"{API}/attempts/{attempt['id']}/resolve", json={"outcome": "sent"}, headers=app.alice.headers)
+    again = await app.client.post(
+        f"{API}/attempts/{attempt['id']}/resolve",
+        json={"outcome": "sent"},
+        headers=app.alice.headers,
+    )
     assert again.status_code == 409
     assert (await send(app.client, app.alice.headers, c, lead)).status_code == 200
 
 
-async def test_send_is_dkim_signed_and_verifies(api_factory: AppFactory, smtp: FaultyServer, tmp_path: Path) -> None:
+async def test_send_is_dkim_signed_and_verifies(
+    api_factory: AppFactory, smtp: FaultyServer, tmp_path: Path
+) -> None:
     import dkim
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -373,13 +391,21 @@ async def test_send_is_dkim_signed_and_verifies(api_factory: AppFactory, smtp: F
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key_path = tmp_path / "dkim.pem"
     key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
     )
-    public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     import base64
 
     record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
-    app = await api_factory(**smtp_settings(smtp, dkim_private_key_path=key_path, dkim_selector="sw2026"))
+    app = await api_factory(
+        **smtp_settings(smtp, dkim_private_key_path=key_path, dkim_selector="sw2026")
+    )
     c = await make_campaign(app.client, app.alice.headers)
     lead = await make_lead(app.client, app.alice.headers, c, "dkim@example.net")
     assert (await send(app.client, app.alice.headers, c, lead, subject="Signé")).status_code == 200

@@ -27,8 +27,12 @@ def smtp(tmp_path: Path) -> Iterator[FaultyServer]:
 @pytest.fixture
 async def app(api_factory: AppFactory, smtp: FaultyServer) -> ApiHarness:
     return await api_factory(
-        smtp_host="localhost", smtp_port=smtp.port, smtp_user=USERNAME, smtp_pass=PASSWORD,
-        smtp_ca_file=smtp.ca_file, sendwarden_public_url="https://sw.example",
+        smtp_host="localhost",
+        smtp_port=smtp.port,
+        smtp_user=USERNAME,
+        smtp_pass=PASSWORD,
+        smtp_ca_file=smtp.ca_file,
+        sendwarden_public_url="https://sw.example",
     )
 
 
@@ -49,34 +53,59 @@ async def suppressions(app: ApiHarness) -> list[Suppression]:
         return list((await session.scalars(select(Suppression))).all())
 
 
-async def test_one_click_post_suppresses_recipient_for_that_user(app: ApiHarness, smtp: FaultyServer) -> None:
+async def test_one_click_post_suppresses_recipient_for_that_user(
+    app: ApiHarness, smtp: FaultyServer
+) -> None:
     token, lead_id, _ = await sent_token(app, smtp)
-    r = await app.client.post(f"/u/{token}", content=b"List-Unsubscribe=One-Click",
-                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = await app.client.post(
+        f"/u/{token}",
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 200 and "no further emails" in r.text
     [row] = await suppressions(app)
-    assert (row.user_id, row.value, row.source) == (app.alice.user_id, "reader@news.example", "unsubscribe")
+    assert (row.user_id, row.value, row.source) == (
+        app.alice.user_id,
+        "reader@news.example",
+        "unsubscribe",
+    )
     async with app.db.transaction() as session:
         lead = await session.get(Lead, lead_id)
         assert lead is not None and lead.status == "unsubscribed"
     again = await app.client.post(f"/u/{token}")
     assert again.status_code == 200 and len(await suppressions(app)) == 1
-    audit = (await app.client.get(f"{API}/audit-logs", params={"event": "suppression_added"}, headers=app.alice.headers)).json()
+    audit = (
+        await app.client.get(
+            f"{API}/audit-logs", params={"event": "suppression_added"}, headers=app.alice.headers
+        )
+    ).json()
     assert audit["items"][0]["details"]["source"] == "unsubscribe"
 
 
-async def test_one_click_get_shows_confirmation_without_suppressing(app: ApiHarness, smtp: FaultyServer) -> None:
+async def test_one_click_get_shows_confirmation_without_suppressing(
+    app: ApiHarness, smtp: FaultyServer
+) -> None:
     token, _, _ = await sent_token(app, smtp)
     r = await app.client.get(f"/u/{token}")
-    assert r.status_code == 200 and "<form method=\"post\"" in r.text and "reader@news.example" in r.text.lower()
+    assert (
+        r.status_code == 200
+        and '<form method="post"' in r.text
+        and "reader@news.example" in r.text.lower()
+    )
     assert await suppressions(app) == []
 
 
-async def test_one_click_altered_or_forged_tokens_are_rejected(app: ApiHarness, smtp: FaultyServer) -> None:
+async def test_one_click_altered_or_forged_tokens_are_rejected(
+    app: ApiHarness, smtp: FaultyServer
+) -> None:
     token, _, attempt_id = await sent_token(app, smtp)
     flipped = token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
     forged = make_unsubscribe_token(
-        b"another-secret", user_id=app.alice.user_id, recipient="reader@news.example", attempt_id=attempt_id, issued_at=1_800_000_000
+        b"another-secret",
+        user_id=app.alice.user_id,
+        recipient="reader@news.example",
+        attempt_id=attempt_id,
+        issued_at=1_800_000_000,
     )
     for bad in (flipped, forged, "x" * 40, token + "a"):
         r = await app.client.post(f"/u/{bad}")
@@ -88,19 +117,29 @@ async def test_one_click_altered_or_forged_tokens_are_rejected(app: ApiHarness, 
 async def test_one_click_expired_token_is_rejected(app: ApiHarness, smtp: FaultyServer) -> None:
     _, _, attempt_id = await sent_token(app, smtp)
     old = make_unsubscribe_token(
-        b"test-secret-key", user_id=app.alice.user_id, recipient="reader@news.example", attempt_id=attempt_id, issued_at=1_000_000_000
+        b"test-secret-key",
+        user_id=app.alice.user_id,
+        recipient="reader@news.example",
+        attempt_id=attempt_id,
+        issued_at=1_000_000_000,
     )
     r = await app.client.post(f"/u/{old}")
     assert r.status_code == 422 and "expired" in r.json()["detail"]
     assert await suppressions(app) == []
 
 
-async def test_one_click_token_for_foreign_attempt_is_404(app: ApiHarness, smtp: FaultyServer) -> None:
+async def test_one_click_token_for_foreign_attempt_is_404(
+    app: ApiHarness, smtp: FaultyServer
+) -> None:
     _, _, attempt_id = await sent_token(app, smtp)
     import time
 
     mismatched = make_unsubscribe_token(
-        b"test-secret-key", user_id=app.bob.user_id, recipient="reader@news.example", attempt_id=attempt_id, issued_at=int(time.time())
+        b"test-secret-key",
+        user_id=app.bob.user_id,
+        recipient="reader@news.example",
+        attempt_id=attempt_id,
+        issued_at=int(time.time()),
     )
     assert (await app.client.post(f"/u/{mismatched}")).status_code == 404
     assert await suppressions(app) == []
