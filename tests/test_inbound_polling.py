@@ -425,3 +425,27 @@ async def test_poll_endpoint_requires_key_and_reports_counts(
     r = await app.client.post(f"{API}/replies/poll", headers=app.alice.headers)
     assert r.status_code == 200
     assert r.json()["fetched"] == 0
+
+
+async def test_background_poller_processes_new_mail(
+    app: ApiHarness, dovecot_server: DovecotServer, folder: str
+) -> None:
+    import asyncio
+
+    from sendwarden.services.background import start_background_poller
+
+    sent = await sent_to(app, "loop@bounce.example")
+    dovecot_server.append(dsn(sent, "5.1.1", "550 5.1.1 unknown", ident="loop1"), folder)
+    settings = app.settings.model_copy(update={"sendwarden_poll_interval": 0.2})
+    task = start_background_poller(settings, app.db)
+    assert task is not None
+    try:
+        for _ in range(100):
+            if await suppressions(app):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+    [row] = await suppressions(app)
+    assert row.value == "loop@bounce.example"
+    assert start_background_poller(app.settings, app.db) is None  # interval 0 = off

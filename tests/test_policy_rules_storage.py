@@ -1,0 +1,195 @@
+"""Each rule of product.md §3 through storage and the send pipeline, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from sendwarden.services import policy_check
+from sendwarden.services.context import PolicySettings
+from sendwarden.storage import counters
+from sendwarden.storage.models import DailyCounter, SendKey, SenderIncident, Suppression
+from tests.conftest import ApiHarness, AppFactory, create_tenant
+from tests.support.api_helpers import make_campaign, make_lead, send
+from tests.support.smtp_server import PASSWORD, USERNAME, Faults, FaultyServer, running_smtp_server
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[FaultyServer]:
+    with running_smtp_server(tmp_path / "smtp") as server:
+        yield server
+
+
+def smtp_settings(server: FaultyServer, **extra: Any) -> dict[str, Any]:
+    return {
+        "smtp_host": "localhost",
+        "smtp_port": server.port,
+        "smtp_user": USERNAME,
+        "smtp_pass": PASSWORD,
+        "smtp_ca_file": server.ca_file,
+        **extra,
+    }
+
+
+async def test_daily_user_cap_blocks_across_domains_without_domain_slot(
+    api_factory: AppFactory, smtp: FaultyServer
+) -> None:
+    app = await api_factory(**smtp_settings(smtp), sendwarden_user_daily_cap=2)
+    c = await make_campaign(app.client, app.alice.headers)
+    codes = []
+    for i in range(3):
+        lead = await make_lead(app.client, app.alice.headers, c, f"x@d{i}.example")
+        codes.append((await send(app.client, app.alice.headers, c, lead)).status_code)
+    assert codes == [200, 200, 403]
+    async with app.db.transaction() as session:
+        rows = {
+            (r.scope, r.scope_key): r.count
+            for r in (await session.scalars(select(DailyCounter))).all()
+        }
+    assert rows == {("user", ""): 2, ("domain", "d0.example"): 1, ("domain", "d1.example"): 1}
+    # Caps are per user: Bob still sends.
+    bc = await make_campaign(app.client, app.bob.headers)
+    bl = await make_lead(app.client, app.bob.headers, bc, "x@d2.example")
+    assert (await send(app.client, app.bob.headers, bc, bl)).status_code == 200
+
+
+async def test_daily_domain_cap_shares_registrable_domain_counter(
+    api_factory: AppFactory, smtp: FaultyServer
+) -> None:
+    app = await api_factory(**smtp_settings(smtp), sendwarden_domain_daily_cap=1)
+    c = await make_campaign(app.client, app.alice.headers)
+    first = await make_lead(app.client, app.alice.headers, c, "a@mail.example.co.uk")
+    second = await make_lead(app.client, app.alice.headers, c, "b@example.co.uk")
+    assert (await send(app.client, app.alice.headers, c, first)).status_code == 200
+    blocked = await send(app.client, app.alice.headers, c, second)
+    assert blocked.status_code == 403 and "example.co.uk" in blocked.json()["reason"]
+
+
+async def test_strict_consent_blocks_consent_region_lead_without_consent(
+    api_factory: AppFactory, smtp: FaultyServer
+) -> None:
+    app = await api_factory(**smtp_settings(smtp), sendwarden_require_consent=True)
+    c = await make_campaign(app.client, app.alice.headers)
+    no_consent = await make_lead(app.client, app.alice.headers, c, "a@verlag.de")
+    with_consent = await make_lead(app.client, app.alice.headers, c, "b@verlag2.de", consent=True)
+    us_lead = await make_lead(app.client, app.alice.headers, c, "c@blog.com")
+    blocked = await send(app.client, app.alice.headers, c, no_consent)
+    assert blocked.status_code == 403 and "consent" in blocked.json()["reason"]
+    assert (await send(app.client, app.alice.headers, c, with_consent)).status_code == 200
+    assert (await send(app.client, app.alice.headers, c, us_lead)).status_code == 200
+    assert len(smtp.messages) == 2
+
+
+async def test_idempotency_key_expires_after_24_hours(
+    app_and_smtp: tuple[ApiHarness, FaultyServer],
+) -> None:
+    app, smtp = app_and_smtp
+    c = await make_campaign(app.client, app.alice.headers)
+    lead = await make_lead(app.client, app.alice.headers, c, "again@example.net")
+    assert (await send(app.client, app.alice.headers, c, lead, subject="Hi")).status_code == 200
+    assert (await send(app.client, app.alice.headers, c, lead, subject="Hi")).status_code == 403
+    async with app.db.transaction() as session:
+        await session.execute(
+            update(SendKey).values(used_at=datetime.now(UTC) - timedelta(hours=24, minutes=1))
+        )
+    assert (await send(app.client, app.alice.headers, c, lead, subject="Hi")).status_code == 200
+    assert len(smtp.messages) == 2
+
+
+async def test_idempotency_key_is_per_effective_sender(
+    app_and_smtp: tuple[ApiHarness, FaultyServer],
+) -> None:
+    app, smtp = app_and_smtp
+    c = await make_campaign(app.client, app.alice.headers)
+    lead = await make_lead(app.client, app.alice.headers, c, "two@example.net")
+    assert (
+        await send(app.client, app.alice.headers, c, lead, sender_email="a@sender.example")
+    ).status_code == 200
+    assert (
+        await send(app.client, app.alice.headers, c, lead, sender_email="b@sender.example")
+    ).status_code == 200
+    # A disallowed alias falls back to the default sender, which has not sent yet either.
+    assert (
+        await send(app.client, app.alice.headers, c, lead, sender_email="x@evil.example")
+    ).status_code == 200
+    assert (
+        await send(app.client, app.alice.headers, c, lead, sender_email="y@evil.example")
+    ).status_code == 403
+
+
+async def test_send_time_policy_rejection_is_sender_incident_not_suppression(
+    app_and_smtp: tuple[ApiHarness, FaultyServer],
+) -> None:
+    app, smtp = app_and_smtp
+    c = await make_campaign(app.client, app.alice.headers)
+    lead = await make_lead(app.client, app.alice.headers, c, "fine@strict.example")
+    smtp.faults = Faults(
+        rcpt_reply="550 5.7.1 Service unavailable; client host blocked using Spamhaus"
+    )
+    assert (await send(app.client, app.alice.headers, c, lead)).status_code == 500
+    async with app.db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Suppression)) == 0
+        assert await session.scalar(select(func.count()).select_from(SenderIncident)) == 1
+
+
+async def test_counter_day_follows_configured_timezone(db_url: str) -> None:
+    from sendwarden.storage.db import Database
+
+    db = Database(db_url)
+    tenant = await create_tenant(db, "tz")
+    settings = PolicySettings(
+        user_cap=100,
+        domain_cap=20,
+        timezone="America/New_York",
+        allowed_sender_patterns=(),
+        default_sender="out@sender.example",
+        require_consent=False,
+    )
+    async with db.transaction() as session:
+        await counters.reserve_slots(
+            session,
+            user_id=tenant.user_id,
+            domain="example.com",
+            day="2026-11-24",
+            user_cap=100,
+            domain_cap=20,
+        )
+    # 03:00 UTC on the 25th is still the 24th in New York: the reserved slot counts.
+    late_evening = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+    next_morning = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    async with db.transaction() as session:
+        same_day = await policy_check.check(
+            session,
+            user_id=tenant.user_id,
+            recipient="a@example.com",
+            requested_sender=None,
+            subject=None,
+            consent_recorded=None,
+            settings=settings,
+            now=late_evening,
+        )
+        new_day = await policy_check.check(
+            session,
+            user_id=tenant.user_id,
+            recipient="a@example.com",
+            requested_sender=None,
+            subject=None,
+            consent_recorded=None,
+            settings=settings,
+            now=next_morning,
+        )
+    await db.dispose()
+    assert (same_day.user_count, same_day.domain_count) == (1, 1)
+    assert (new_day.user_count, new_day.domain_count) == (0, 0)
+
+
+@pytest.fixture
+async def app_and_smtp(
+    api_factory: AppFactory, smtp: FaultyServer
+) -> tuple[ApiHarness, FaultyServer]:
+    return await api_factory(**smtp_settings(smtp)), smtp
