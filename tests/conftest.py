@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from sendwarden.config import Settings
 from sendwarden.storage import users
 from sendwarden.storage.db import Database
 from tests.support import databases
+from tests.support.smtp_server import PASSWORD, USERNAME, FaultyServer, running_smtp_server
 
 API = "/api/v1/backlink-outreach"
 
@@ -55,6 +56,27 @@ def make_settings(db_url: str, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[FaultyServer]:
+    """A real SMTP server with STARTTLS, AUTH and switchable faults."""
+    with running_smtp_server(tmp_path / "smtp") as server:
+        yield server
+
+
+def smtp_settings(server: FaultyServer, **extra: Any) -> dict[str, Any]:
+    """Settings that deliver through `server` with TLS verification on."""
+    return {
+        "smtp_host": "localhost",
+        "smtp_port": server.port,
+        "smtp_user": USERNAME,
+        "smtp_pass": PASSWORD,
+        "smtp_ca_file": server.ca_file,
+        "smtp_send_timeout": 3.0,
+        "smtp_from_name": "Outreach Team",
+        **extra,
+    }
 
 
 @dataclass

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,15 +21,9 @@ from tests.conftest import ApiHarness, AppFactory
 from tests.support.api_helpers import API, make_campaign, make_lead, send
 from tests.support.dovecot import DovecotServer
 from tests.support.dovecot import dovecot_server as dovecot_server_fixture  # noqa: F401
-from tests.support.smtp_server import PASSWORD, USERNAME, FaultyServer, running_smtp_server
+from tests.support.smtp_server import PASSWORD, USERNAME, FaultyServer
 
 _folders = itertools.count()
-
-
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[FaultyServer]:
-    with running_smtp_server(tmp_path / "smtp") as server:
-        yield server
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +12,7 @@ from sendwarden.storage.models import MailboxCursor
 from sendwarden.storage.types import utcnow
 from tests.conftest import ApiHarness, AppFactory
 from tests.support.api_helpers import API, make_campaign, make_lead, send
-from tests.support.smtp_server import PASSWORD, USERNAME, FaultyServer, running_smtp_server
+from tests.support.smtp_server import PASSWORD, USERNAME, FaultyServer
 
 ORIGINAL_VALIDATE_REQUEST = {
     "recipient_email": "editor@example.com",
@@ -35,12 +33,6 @@ ORIGINAL_SUPPRESSION_REQUEST = {
     "email": "unsubscribed@example.com",
     "reason": "User requested unsubscribe",
 }
-
-
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[FaultyServer]:
-    with running_smtp_server(tmp_path / "smtp") as server:
-        yield server
 
 
 def metric(text: str, name: str, labels: str = "") -> float:

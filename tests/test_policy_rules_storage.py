@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
@@ -13,27 +10,10 @@ from sqlalchemy import func, select, update
 from sendwarden.services import policy_check
 from sendwarden.services.context import PolicySettings
 from sendwarden.storage import counters
-from sendwarden.storage.models import DailyCounter, SendKey, SenderIncident, Suppression
-from tests.conftest import ApiHarness, AppFactory, create_tenant
+from sendwarden.storage.models import DailyCounter, SenderIncident, SendKey, Suppression
+from tests.conftest import ApiHarness, AppFactory, create_tenant, smtp_settings
 from tests.support.api_helpers import make_campaign, make_lead, send
-from tests.support.smtp_server import PASSWORD, USERNAME, Faults, FaultyServer, running_smtp_server
-
-
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[FaultyServer]:
-    with running_smtp_server(tmp_path / "smtp") as server:
-        yield server
-
-
-def smtp_settings(server: FaultyServer, **extra: Any) -> dict[str, Any]:
-    return {
-        "smtp_host": "localhost",
-        "smtp_port": server.port,
-        "smtp_user": USERNAME,
-        "smtp_pass": PASSWORD,
-        "smtp_ca_file": server.ca_file,
-        **extra,
-    }
+from tests.support.smtp_server import Faults, FaultyServer
 
 
 async def test_daily_user_cap_blocks_across_domains_without_domain_slot(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import email
-from collections.abc import Iterator
 from email import policy
 from pathlib import Path
 from typing import Any
@@ -20,28 +19,9 @@ from sendwarden.storage.models import (
     SendKey,
     Suppression,
 )
-from tests.conftest import ApiHarness, AppFactory
+from tests.conftest import ApiHarness, AppFactory, smtp_settings
 from tests.support.api_helpers import API, make_campaign, make_lead, send
-from tests.support.smtp_server import PASSWORD, USERNAME, Faults, FaultyServer, running_smtp_server
-
-
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[FaultyServer]:
-    with running_smtp_server(tmp_path / "smtp") as server:
-        yield server
-
-
-def smtp_settings(server: FaultyServer, **extra: Any) -> dict[str, Any]:
-    return {
-        "smtp_host": "localhost",
-        "smtp_port": server.port,
-        "smtp_user": USERNAME,
-        "smtp_pass": PASSWORD,
-        "smtp_ca_file": server.ca_file,
-        "smtp_send_timeout": 3.0,
-        "smtp_from_name": "Outreach Team",
-        **extra,
-    }
+from tests.support.smtp_server import Faults, FaultyServer, running_smtp_server
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import email
 import re
-from collections.abc import Iterator
 from email import policy
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,13 +13,7 @@ from sendwarden.policy.unsubscribe_token import make_unsubscribe_token
 from sendwarden.storage.models import Lead, Suppression
 from tests.conftest import ApiHarness, AppFactory
 from tests.support.api_helpers import API, make_campaign, make_lead, send
-from tests.support.smtp_server import PASSWORD, USERNAME, FaultyServer, running_smtp_server
-
-
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[FaultyServer]:
-    with running_smtp_server(tmp_path / "smtp") as server:
-        yield server
+from tests.support.smtp_server import PASSWORD, USERNAME, FaultyServer
 
 
 @pytest.fixture
