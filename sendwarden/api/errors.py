@@ -18,12 +18,36 @@ from sendwarden.services.errors import (
     InvalidInput,
     NotConfigured,
     NotFound,
+    OutcomeNotRecorded,
     UpstreamFailed,
 )
 
 log = logging.getLogger("sendwarden.api")
 
 GENERIC_500 = {"detail": "An internal error occurred"}
+
+# The 422 body that _on_validation and InvalidInput produce, published in place of
+# FastAPI's default `{"detail": [...]}` so that clients see what they actually get.
+VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
+    "title": "HTTPValidationError",
+    "type": "object",
+    "required": ["detail", "errors"],
+    "properties": {
+        "detail": {"type": "string", "title": "Detail"},
+        "errors": {
+            "type": "array",
+            "title": "Errors",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {
+                    "field": {"type": "string", "title": "Field"},
+                    "message": {"type": "string", "title": "Message"},
+                },
+            },
+        },
+    },
+}
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -66,6 +90,7 @@ async def _on_service(_: Request, exc: Exception) -> JSONResponse:
         (Conflict, 409),
         (Forbidden, 403),
         (NotConfigured, 503),
+        (OutcomeNotRecorded, 503),
         (UpstreamFailed, 502),
     )
     status = next((code for kind, code in statuses if isinstance(exc, kind)), 400)
@@ -86,8 +111,23 @@ async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=500, content=GENERIC_500)
 
 
+def _publish_validation_error_shape(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        schemas = schema.get("components", {}).get("schemas", {})
+        if "HTTPValidationError" in schemas:
+            schemas["HTTPValidationError"] = VALIDATION_ERROR_SCHEMA
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
     from sendwarden.services.errors import ServiceError
+
+    _publish_validation_error_shape(app)
 
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)

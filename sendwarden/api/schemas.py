@@ -7,7 +7,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sendwarden.api.fields import DomainName, EmailAddress, HeaderText, ShortText
+from sendwarden.api.fields import DomainName, EmailAddress, FreeText, HeaderText, ShortText
 from sendwarden.storage.models import LeadStatus
 
 T = TypeVar("T")
@@ -85,7 +85,7 @@ class ValidateResponse(BaseModel):
 class SuppressionCreate(Request):
     email: EmailAddress | None = None
     domain: DomainName | None = None
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: FreeText | None = Field(default=None, max_length=1000)
     scope: Literal["user", "global"] = "user"
 
     model_config = ConfigDict(
@@ -131,7 +131,7 @@ class ImportReport(BaseModel):
 
 class CampaignCreate(Request):
     name: ShortText
-    description: str | None = Field(default=None, max_length=5000)
+    description: FreeText | None = Field(default=None, max_length=5000)
 
 
 class CampaignOut(BaseModel):
@@ -143,11 +143,11 @@ class CampaignOut(BaseModel):
 
 
 class LeadCreate(Request):
-    website_url: str = Field(min_length=1, max_length=2048)
+    website_url: FreeText = Field(min_length=1, max_length=2048)
     contact_email: EmailAddress | None = None
     contact_name: ShortText | None = None
     consent: bool = False
-    notes: str | None = Field(default=None, max_length=5000)
+    notes: FreeText | None = Field(default=None, max_length=5000)
 
 
 class LeadOut(BaseModel):
@@ -223,8 +223,8 @@ class SendRequestIn(Request):
     campaign_id: int = Field(ge=1, le=2**31 - 1)
     lead_id: int = Field(ge=1, le=2**31 - 1)
     subject: HeaderText = Field(min_length=1)
-    body: str = Field(min_length=1, max_length=256 * 1024)
-    html_body: str | None = Field(default=None, max_length=512 * 1024)
+    body: FreeText = Field(min_length=1, max_length=256 * 1024)
+    html_body: FreeText | None = Field(default=None, max_length=512 * 1024)
     sender_email: EmailAddress | None = None
 
     model_config = ConfigDict(

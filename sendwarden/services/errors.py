@@ -32,3 +32,7 @@ class NotConfigured(ServiceError):
 
 class UpstreamFailed(ServiceError):
     """A server we depend on (IMAP, SMTP) failed; nothing was changed."""
+
+
+class OutcomeNotRecorded(ServiceError):
+    """SMTP ran but its result could not be stored: the attempt stays reserved (`sending`)."""

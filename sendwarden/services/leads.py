@@ -29,6 +29,10 @@ async def add_lead(
         url, key = normalize_website(data.website_url)
     except InvalidWebsite as exc:
         raise InvalidInput("website_url", str(exc)) from exc
+    except ValueError as exc:  # urllib's own: a bad port or a broken IPv6 literal
+        raise InvalidInput(
+            "website_url", f"{data.website_url!r} is not a valid URL: {exc}"
+        ) from exc
     lead = Lead(
         campaign_id=campaign_id,
         user_id=user_id,

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.config import Settings
@@ -27,7 +30,12 @@ from sendwarden.policy import PolicyDecision, counter_day
 from sendwarden.policy.unsubscribe_token import make_unsubscribe_token
 from sendwarden.services import policy_check
 from sendwarden.services.context import PolicySettings
-from sendwarden.services.errors import InvalidInput, NotConfigured, NotFound
+from sendwarden.services.errors import (
+    InvalidInput,
+    NotConfigured,
+    NotFound,
+    OutcomeNotRecorded,
+)
 from sendwarden.storage import campaigns, counters, send_keys
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import Attempt, AttemptStatus, Lead, LeadStatus
@@ -125,13 +133,15 @@ class SendPipeline:
         except DeliveryError as error:
             metrics.SMTP_LATENCY.observe(time.perf_counter() - started)
             metrics.SMTP_POOL_SIZE.set(self.transport.size)
-            attempt = await self._record_failure(attempt, error)
+            with _outcome_recording(attempt.id, delivered=False):
+                attempt = await self._record_failure(attempt, error)
             metrics.SENDS.labels("failed").inc()
             log.warning("send", attempt_id=attempt.id, outcome=attempt.status, smtp=str(error))
             return SendResult("failed", attempt, decision, error)
         metrics.SMTP_LATENCY.observe(time.perf_counter() - started)
         metrics.SMTP_POOL_SIZE.set(self.transport.size)
-        attempt = await self._record_success(attempt)
+        with _outcome_recording(attempt.id, delivered=True):
+            attempt = await self._record_success(attempt)
         metrics.SENDS.labels("sent").inc()
         log.info("send", attempt_id=attempt.id, outcome="sent")
         return SendResult("sent", attempt, decision)
@@ -333,6 +343,25 @@ class SendPipeline:
             if self.on_rejection is not None and error.permanent and error.stage == "rcpt":
                 await self.on_rejection(session, row, error)
             return row
+
+
+@contextmanager
+def _outcome_recording(attempt_id: int, *, delivered: bool) -> Iterator[None]:
+    """A database failure after SMTP must not read as "nothing happened" to the caller.
+
+    The attempt stays `sending` with its key reserved (the crash-safety state of
+    product.md §4), so a retry answers 409 and nothing is delivered twice.
+    """
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as exc:
+        log.error("send outcome not recorded", attempt_id=attempt_id, error=type(exc).__name__)
+        what = "was accepted by the SMTP server" if delivered else "was not confirmed by SMTP"
+        raise OutcomeNotRecorded(
+            f"The message of attempt {attempt_id} {what}, but the database is unavailable"
+            " and the outcome could not be recorded. The attempt stays reserved and will"
+            " not be sent again automatically; it is marked unknown at the next start."
+        ) from exc
 
 
 class _Refused(Exception):

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from sendwarden.api.deps import CurrentUser, Session
+from sendwarden.api.fields import FreeText
 from sendwarden.api.schemas import AuditOut, Page
 from sendwarden.storage import audit
 from sendwarden.storage.models import AuditEntry
@@ -42,10 +43,10 @@ async def list_audit_logs(
     since: datetime | None = None,
     until: datetime | None = None,
     result: Literal["approved", "blocked"] | None = None,
-    recipient: Annotated[str | None, Query(max_length=320)] = None,
-    event: Annotated[str | None, Query(max_length=40)] = None,
+    recipient: Annotated[FreeText | None, Query(max_length=320)] = None,
+    event: Annotated[FreeText | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> Page[AuditOut]:
     """Your audit entries, newest first. Times are ISO 8601 (naive times are UTC)."""
     rows, total = await audit.list_entries(

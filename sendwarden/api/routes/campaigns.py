@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import Field, ValidationError
 
 from sendwarden.api.deps import CurrentUser, Session
+from sendwarden.api.fields import FreeText
 from sendwarden.api.schemas import (
     AttemptOut,
     BulkFailure,
@@ -30,7 +31,7 @@ router = APIRouter(tags=["campaigns"])
 
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
 
 
 def campaign_out(c: Campaign, lead_count: int = 0) -> CampaignOut:
@@ -262,7 +263,7 @@ async def get_attempt(attempt_id: Id, user: CurrentUser, session: Session) -> At
 
 class ResolveAttempt(Request):
     outcome: Literal["sent", "failed"]
-    note: str | None = Field(default=None, max_length=1000)
+    note: FreeText | None = Field(default=None, max_length=1000)
 
 
 @router.post("/attempts/{attempt_id}/resolve", response_model=AttemptOut)

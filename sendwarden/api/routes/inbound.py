@@ -67,7 +67,7 @@ async def list_replies(
     user: CurrentUser,
     session: Session,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> Page[ReplyOut]:
     await owned_campaign(session, user.id, campaign_id)
     rows, total = await inbound.list_replies(

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from sendwarden.api.deps import CurrentUser, Session
+from sendwarden.api.fields import FreeText
 from sendwarden.api.schemas import (
     ImportReport,
     ImportRowError,
@@ -67,10 +68,10 @@ async def list_suppression(
     user: CurrentUser,
     session: Session,
     q: Annotated[
-        str | None, Query(max_length=320, description="substring of value or reason")
+        FreeText | None, Query(max_length=320, description="substring of value or reason")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> Page[SuppressionOut]:
     rows, total = await suppression.list_visible(
         session, user_id=user.id, search=q, limit=limit, offset=offset
