@@ -68,28 +68,21 @@ def list_attempts(
     user: UserOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List attempts of one campaign and/or in one state (give at least one of the two).
+    """List your attempts, newest first, optionally of one campaign and/or in one state.
 
     `--status unknown` lists the sends interrupted by a crash, which an operator
     must check by hand before sending again.
     """
-    if status is None and campaign is None:
-        raise typer.BadParameter("give --status, --campaign or both", param_hint="--status")
 
     async def work(session: AsyncSession) -> tuple[list[Attempt], int]:
         owner = await acting_user(session, user)
-        if campaign is not None:
-            return await attempts.list_for_campaign(
-                session,
-                user_id=owner.id,
-                campaign_id=campaign,
-                status=status.value if status else None,
-                limit=limit,
-                offset=offset,
-            )
-        assert status is not None
-        return await attempts.list_by_status(
-            session, user_id=owner.id, status=status.value, limit=limit, offset=offset
+        return await attempts.list_attempts(
+            session,
+            user_id=owner.id,
+            campaign_id=campaign,
+            status=status.value if status else None,
+            limit=limit,
+            offset=offset,
         )
 
     rows, total = in_transaction(work)

@@ -17,32 +17,24 @@ async def get_attempt(session: AsyncSession, *, user_id: int, attempt_id: int) -
     )
 
 
-async def list_for_campaign(
+async def list_attempts(
     session: AsyncSession,
     *,
     user_id: int,
-    campaign_id: int,
-    status: str | None,
+    campaign_id: int | None = None,
+    status: str | None = None,
     limit: int,
     offset: int,
 ) -> tuple[list[Attempt], int]:
-    conditions = [Attempt.campaign_id == campaign_id, Attempt.user_id == user_id]
+    """The user's attempts, newest first, optionally of one campaign and/or in one state."""
+    conditions = [Attempt.user_id == user_id]
+    if campaign_id is not None:
+        conditions.append(Attempt.campaign_id == campaign_id)
     if status is not None:
         conditions.append(Attempt.status == status)
     total = await session.scalar(select(func.count(Attempt.id)).where(*conditions))
     rows = await session.scalars(
         select(Attempt).where(*conditions).order_by(Attempt.id.desc()).limit(limit).offset(offset)
-    )
-    return list(rows.all()), int(total or 0)
-
-
-async def list_by_status(
-    session: AsyncSession, *, user_id: int, status: str, limit: int, offset: int
-) -> tuple[list[Attempt], int]:
-    conditions = [Attempt.user_id == user_id, Attempt.status == status]
-    total = await session.scalar(select(func.count(Attempt.id)).where(*conditions))
-    rows = await session.scalars(
-        select(Attempt).where(*conditions).order_by(Attempt.id).limit(limit).offset(offset)
     )
     return list(rows.all()), int(total or 0)
 

@@ -227,7 +227,7 @@ async def list_attempts(
     offset: Offset = 0,
 ) -> Page[AttemptOut]:
     await owned_campaign(session, user.id, campaign_id)
-    rows, total = await attempts.list_for_campaign(
+    rows, total = await attempts.list_attempts(
         session,
         user_id=user.id,
         campaign_id=campaign_id,
@@ -239,16 +239,20 @@ async def list_attempts(
 
 
 @router.get("/attempts", response_model=Page[AttemptOut])
-async def list_attempts_by_status(
+async def list_all_attempts(
     user: CurrentUser,
     session: Session,
-    status: AttemptStatus,
+    status: AttemptStatus | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[AttemptOut]:
-    """Attempts in one state, e.g. `unknown` ones an operator must resolve."""
-    rows, total = await attempts.list_by_status(
-        session, user_id=user.id, status=status.value, limit=limit, offset=offset
+    """Your attempts, newest first; `?status=unknown` lists those an operator must resolve."""
+    rows, total = await attempts.list_attempts(
+        session,
+        user_id=user.id,
+        status=status.value if status else None,
+        limit=limit,
+        offset=offset,
     )
     return Page(items=[attempt_out(a) for a in rows], total=total, limit=limit, offset=offset)
 
