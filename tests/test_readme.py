@@ -35,3 +35,50 @@ def test_readme_documents_every_setting() -> None:
     expected = {name.upper() for name in Settings.model_fields}
     assert expected - documented == set()
     assert documented - expected == set()
+
+
+def tour_script() -> str:
+    tour = README.read_text().split("## A 5-minute tour", 1)[1].split("\n## ", 1)[0]
+    return "\n".join(body for lang, body in code_blocks(tour) if lang == "bash")
+
+
+def expected_lines(script: str) -> list[str]:
+    """The `# output` lines of the tour that stand for a whole line of output."""
+    return [
+        line[2:]
+        for line in script.splitlines()
+        if line.startswith("# ") and not line.startswith(("# {", "#  "))
+    ]
+
+
+def test_readme_tour_runs_against_a_live_server(tmp_path: Path, sqlite_url: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from sendwarden.devsmtp.server import CaptureServer
+    from tests.support.live_server import LiveServer, live_env
+
+    script = tour_script()
+    assert "outreach/send" in script and "audit verify" in script
+    with CaptureServer(tmp_path / "smtp", username="dev", password="tour-password") as smtp:
+        env = live_env(
+            sqlite_url,
+            smtp,
+            SMTP_FROM_EMAIL="outreach@yourdomain.example",
+            SMTP_ALLOWED_FROM_EMAILS="*@yourdomain.example",
+        )
+        with LiveServer(env, workdir=tmp_path) as server:
+            bin_dir = str(Path(sys.executable).parent)
+            result = subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", script],
+                env={**env, "SW_URL": server.base_url, "PATH": f"{bin_dir}:{os.environ['PATH']}"},
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        assert result.returncode == 0, result.stdout + result.stderr
+        output = result.stdout.splitlines()
+        for expected in expected_lines(script):
+            assert expected in output, (expected, result.stdout)
+        assert len(smtp.messages) == 1
