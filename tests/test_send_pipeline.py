@@ -398,3 +398,36 @@ async def test_send_is_dkim_signed_and_verifies(
     assert dkim.verify(received.raw, dnsfunc=dns)
     tampered = received.raw.replace(b"I enjoyed", b"I hated")
     assert not dkim.verify(tampered, dnsfunc=dns)
+
+
+async def test_crash_recovery_frees_idempotency_keys_of_interrupted_requests(
+    app: ApiHarness, smtp: FaultyServer
+) -> None:
+    from sendwarden.storage.models import RequestKey
+
+    c = await make_campaign(app.client, app.alice.headers)
+    lead = await make_lead(app.client, app.alice.headers, c, "stuck@example.net")
+    smtp.faults = Faults(stall_seconds=2)
+    task = asyncio.create_task(
+        send(app.client, app.alice.headers, c, lead, extra_headers={"Idempotency-Key": "crash-1"})
+    )
+    for _ in range(100):
+        async with app.db.transaction() as session:
+            if await session.scalar(select(Attempt.status)) == "sending":
+                break
+        await asyncio.sleep(0.02)
+    task.cancel()  # the process "dies" before answering
+    async with app.db.transaction() as session:
+        [key] = (await session.scalars(select(RequestKey))).all()
+        assert key.state == "in_progress" and key.owner == app.settings.sendwarden_instance_name
+    await recover_interrupted_sends(app.settings, app.db)
+    async with app.db.transaction() as session:
+        assert (await session.scalars(select(RequestKey))).all() == []
+    smtp.faults = Faults()
+    retry = await send(
+        app.client, app.alice.headers, c, lead, extra_headers={"Idempotency-Key": "crash-1"}
+    )
+    # The key no longer blocks the retry; the interrupted attempt still does, so nothing
+    # can be delivered twice.
+    assert retry.status_code == 409
+    assert "identical send" in retry.json()["detail"]

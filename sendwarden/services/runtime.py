@@ -6,7 +6,7 @@ from sendwarden.config import Settings
 from sendwarden.services.context import PolicySettings
 from sendwarden.services.inbound_effects import record_send_time_rejection
 from sendwarden.services.send import SendPipeline
-from sendwarden.storage import attempts, instance
+from sendwarden.storage import attempts, instance, request_keys
 from sendwarden.storage.db import Database
 from sendwarden.transport.config import SmtpConfig
 from sendwarden.transport.dkim import DkimSigner
@@ -51,8 +51,9 @@ def build_pipeline(
 
 
 async def recover_interrupted_sends(settings: Settings, db: Database) -> list[int]:
-    """Start-up crash recovery (product.md §4): `sending` attempts become `unknown`."""
+    """Start-up crash recovery (product.md §4): `sending` attempts become `unknown`,
+    and `Idempotency-Key`s of requests that died with the process are freed."""
+    owner = settings.sendwarden_instance_name
     async with db.transaction() as session:
-        return await attempts.mark_interrupted_as_unknown(
-            session, owner=settings.sendwarden_instance_name
-        )
+        await request_keys.release_interrupted(session, owner=owner)
+        return await attempts.mark_interrupted_as_unknown(session, owner=owner)

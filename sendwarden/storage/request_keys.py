@@ -17,7 +17,7 @@ DONE = "done"
 
 
 async def claim(
-    session: AsyncSession, *, user_id: int, key: str, request_hash: str
+    session: AsyncSession, *, user_id: int, key: str, request_hash: str, owner: str
 ) -> RequestKey | None:
     """Claim the key for a new request; return the existing row if it is taken and fresh."""
     existing = await session.scalar(
@@ -36,6 +36,7 @@ async def claim(
                     key=key,
                     request_hash=request_hash,
                     state=IN_PROGRESS,
+                    owner=owner,
                     created_at=now,
                 )
             )
@@ -62,3 +63,15 @@ async def abandon(session: AsyncSession, *, user_id: int, key: str) -> None:
             RequestKey.user_id == user_id, RequestKey.key == key, RequestKey.state == IN_PROGRESS
         )
     )
+
+
+async def release_interrupted(session: AsyncSession, *, owner: str) -> int:
+    """Crash recovery: requests this host was running when it died have no response.
+
+    Freeing their keys lets a client retry; the retry cannot send twice, because
+    the interrupted attempt (now `unknown`) still holds its policy idempotency key.
+    """
+    result = await session.execute(
+        delete(RequestKey).where(RequestKey.state == IN_PROGRESS, RequestKey.owner == owner)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -76,7 +76,11 @@ async def send(
     request_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
     async with state.db.transaction() as session:
         existing = await request_keys.claim(
-            session, user_id=user.id, key=idempotency_key, request_hash=request_hash
+            session,
+            user_id=user.id,
+            key=idempotency_key,
+            request_hash=request_hash,
+            owner=state.settings.sendwarden_instance_name,
         )
     if existing is not None:
         if existing.request_hash != request_hash:
