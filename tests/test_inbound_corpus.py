@@ -61,3 +61,25 @@ def test_corpus_has_the_required_bounce_and_complaint_shapes() -> None:
     classes = Counter(value for label in dsn for value in label["bounces"].values())
     assert set(classes) == {"hard", "soft", "sender_block", "not_a_failure"}
     assert sum(1 for name in LABELS if name.startswith("arf/")) >= 2
+
+
+def test_corpus_has_machine_reports_and_calendar_mail_labelled_other() -> None:
+    reports = [label for name, label in LABELS.items() if name.startswith("reports/")]
+    invites = [
+        label
+        for name, label in LABELS.items()
+        if name.startswith("calendar/") and label["kind"] == "other"
+    ]
+    assert len(reports) >= 3 and all(label["kind"] == "other" for label in reports)
+    assert len(invites) >= 2
+
+
+def test_corpus_has_a_data_protection_request_in_every_language() -> None:
+    laws = ("gdpr", "dsgvo", "rgpd", "avg")
+    for language in LANGUAGES:
+        assert any(
+            name.startswith(f"replies/{language}_unsubscribe_")
+            and any(law in name for law in laws)
+            and LABELS[name]["reply_class"] == "unsubscribe_request"
+            for name in LABELS
+        )

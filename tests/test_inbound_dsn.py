@@ -333,3 +333,55 @@ def test_original_id_from_report_in_reply_to_as_last_resort() -> None:
     )
     _, original = parse_dsn(_msg(raw))
     assert original == "<irt-1@acme.example>"
+
+
+# --- blocklist markers and provider phrasings without a specific code -----------------------
+
+
+@pytest.mark.parametrize(
+    "diagnostic",
+    [
+        "554 IP=192.0.2.44 - A problem occurred. (Ask your postmaster for help.) (BL)",
+        "554 Your IP 192.0.2.44 is listed. Contact your provider",
+        "554 rejected: client host 192.0.2.44 found on a DNSBL",
+        "554 5.0.0 Connection refused [BL21] by policy of the receiver",
+    ],
+)
+def test_554_5_0_0_naming_a_blocklist_is_sender_block(diagnostic: str) -> None:
+    assert classify_status("5.0.0", diagnostic, "failed") is BLOCK
+    assert classify_smtp_reply(554, None, diagnostic) is BLOCK
+
+
+@pytest.mark.parametrize(
+    "diagnostic",
+    [
+        "554 delivery error: dd This user doesn't have a yahoo.com account (x@yahoo.com) [0]",
+        "554 Sorry, no mailbox here by that name",
+        "554 no mailbox by that name is currently available",
+        "553 Requested action not taken: mailbox name not allowed",
+    ],
+)
+def test_554_mailbox_missing_without_enhanced_code_is_hard(diagnostic: str) -> None:
+    assert classify_status(None, diagnostic, "failed") is HARD
+
+
+def test_recipient_not_listed_in_directory_is_hard_not_a_blocklist() -> None:
+    assert classify_status("5.0.0", "550 recipient is not listed in the directory") is HARD
+
+
+def test_help_address_inside_a_text_bounce_is_not_a_recipient() -> None:
+    msg = _msg(
+        """
+From: MAILER-DAEMON@relay.example.net
+To: bounces@acme.example
+Subject: failure notice
+
+Hi. This is the qmail-send program at relay.example.net.
+
+<gone@example.org>:
+Remote host said: 554 IP=192.0.2.44 - A problem occurred. (Ask your postmaster for
+help or to contact abuse-desk@rx.example.org to clarify.) (BL)
+"""
+    )
+    bounces, _ = parse_dsn(msg)
+    assert [(b.recipient, b.classification) for b in bounces] == [("gone@example.org", BLOCK)]

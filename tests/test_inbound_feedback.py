@@ -5,7 +5,7 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-from sendwarden.inbound.feedback import is_feedback_report, parse_arf
+from sendwarden.inbound.feedback import is_feedback_report, is_not_a_complaint, parse_arf
 from sendwarden.inbound.model import InboundKind
 from sendwarden.inbound.parse import parse_inbound
 
@@ -83,3 +83,26 @@ def test_parse_inbound_reports_complaint_kind() -> None:
     assert parsed.complaint_recipient == "person@example.org"
     assert parsed.original_message_id == "<ours-42@acme.example>"
     assert parsed.bounces == () and parsed.reply_class is None
+
+
+def _arf_of_type(feedback_type: str) -> bytes:
+    raw = ARF.format(rcpt_field="", returned_type="message/rfc822").lstrip()
+    return raw.replace("Feedback-Type: abuse", f"Feedback-Type: {feedback_type}").encode()
+
+
+def test_dmarc_auth_failure_report_is_not_a_complaint() -> None:
+    raw = _arf_of_type("auth-failure")
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert is_feedback_report(msg) and is_not_a_complaint(msg)
+    parsed = parse_inbound(raw)
+    assert parsed.kind is InboundKind.OTHER
+    assert parsed.complaint_recipient is None
+
+
+def test_not_spam_feedback_is_not_a_complaint() -> None:
+    assert parse_inbound(_arf_of_type("not-spam")).kind is InboundKind.OTHER
+
+
+def test_fraud_and_unknown_feedback_types_stay_complaints() -> None:
+    assert parse_inbound(_arf_of_type("fraud")).kind is InboundKind.COMPLAINT
+    assert parse_inbound(_arf_of_type("something-new")).kind is InboundKind.COMPLAINT

@@ -246,3 +246,113 @@ def test_non_standard_bounce_detected_by_body_signature() -> None:
     assert [(b.recipient, b.classification.value) for b in parsed.bounces] == [
         ("gone@example.org", "hard")
     ]
+
+
+# --- machine reports and calendar mail ------------------------------------------------------
+
+
+def _with_attachment(ctype: str, filename: str, *headers: str, subject: str, text: str) -> bytes:
+    body = (
+        f"--A\r\nContent-Type: text/plain\r\n\r\n{text}\r\n"
+        f'--A\r\nContent-Type: {ctype}\r\nContent-Disposition: attachment; filename="{filename}"'
+        "\r\nContent-Transfer-Encoding: base64\r\n\r\nUEsDBBQAAAAIAA==\r\n--A--\r\n"
+    )
+    return _mail(body, "MIME-Version: 1.0", *headers, subject=subject)
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Report domain: acme.example Submitter: google.com Report-ID: 123",
+        "[Preview] Report Domain: acme.example Submitter: protection.outlook.com Report-ID: x",
+        "DMARC Aggregate Report for acme.example",
+    ],
+)
+def test_dmarc_aggregate_report_subject_is_other(subject: str) -> None:
+    raw = _with_attachment(
+        "application/zip",
+        "report.zip",
+        'Content-Type: multipart/mixed; boundary="A"',
+        subject=subject,
+        text="This is an aggregate report.",
+    )
+    parsed = parse_inbound(raw)
+    assert (parsed.kind, parsed.reply_class) == (InboundKind.OTHER, None)
+
+
+def test_dmarc_report_file_name_alone_makes_it_other() -> None:
+    raw = _with_attachment(
+        "application/gzip",
+        "mx.example.net!acme.example!1730764800!1730851199.xml.gz",
+        'Content-Type: multipart/mixed; boundary="A"',
+        subject="Daily summary",
+        text="Attached.",
+    )
+    assert parse_inbound(raw).kind is InboundKind.OTHER
+
+
+def test_archive_from_a_dmarc_sender_is_other() -> None:
+    raw = _with_attachment(
+        "application/x-gzip",
+        "summary.gz",
+        'Content-Type: multipart/mixed; boundary="A"',
+        subject="Summary",
+        text="Attached.",
+    ).replace(b"From: Bob Example <bob@example.org>", b"From: noreply-dmarc-support@mx.example")
+    assert parse_inbound(raw).kind is InboundKind.OTHER
+
+
+def test_human_reply_with_a_zip_attachment_is_still_a_reply() -> None:
+    raw = _with_attachment(
+        "application/zip",
+        "specs.zip",
+        'Content-Type: multipart/mixed; boundary="A"',
+        subject="Re: Pipeline costs",
+        text="Sounds good, specs attached.",
+    )
+    assert parse_inbound(raw).reply_class is ReplyClass.INTERESTED
+
+
+def test_multipart_report_without_report_type_is_other() -> None:
+    raw = _with_attachment(
+        "application/gzip",
+        "data.gz",
+        'Content-Type: multipart/report; boundary="A"',
+        subject="Report",
+        text="Not interested.",
+    )
+    assert parse_inbound(raw).kind is InboundKind.OTHER
+
+
+def _calendar(method: str, *, in_param: bool, disposition: str = "inline") -> bytes:
+    param = f"; method={method}" if in_param else ""
+    body = (
+        "--C\r\nContent-Type: text/plain\r\n\r\nNot interested? Join the call.\r\n"
+        f"--C\r\nContent-Type: text/calendar{param}\r\nContent-Disposition: {disposition}\r\n\r\n"
+        f"BEGIN:VCALENDAR\r\nMETHOD:{method}\r\nBEGIN:VEVENT\r\nSUMMARY:Call\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n--C--\r\n"
+    )
+    return _mail(body, "MIME-Version: 1.0", 'Content-Type: multipart/mixed; boundary="C"')
+
+
+@pytest.mark.parametrize("method", ["REQUEST", "REPLY", "CANCEL", "COUNTER"])
+@pytest.mark.parametrize("in_param", [True, False])
+def test_calendar_invitation_or_answer_is_other(method: str, in_param: bool) -> None:
+    parsed = parse_inbound(_calendar(method, in_param=in_param))
+    assert (parsed.kind, parsed.reply_class) == (InboundKind.OTHER, None)
+
+
+def test_published_ics_attachment_on_a_reply_keeps_it_a_reply() -> None:
+    parsed = parse_inbound(_calendar("PUBLISH", in_param=False, disposition="attachment"))
+    assert parsed.kind is InboundKind.REPLY
+
+
+def test_invitation_inside_a_forwarded_message_does_not_make_the_reply_other() -> None:
+    body = (
+        "--X\r\nContent-Type: text/plain\r\n\r\nSee the invite below, what is this?\r\n"
+        "--X\r\nContent-Type: message/rfc822\r\n\r\nFrom: c@d.example\r\n"
+        "Content-Type: text/calendar; method=REQUEST\r\n\r\nBEGIN:VCALENDAR\r\n"
+        "METHOD:REQUEST\r\nEND:VCALENDAR\r\n--X--\r\n"
+    )
+    raw = _mail(body, "MIME-Version: 1.0", 'Content-Type: multipart/mixed; boundary="X"')
+    assert parse_inbound(raw).kind is InboundKind.REPLY

@@ -346,3 +346,186 @@ def test_long_unpunctuated_text_is_classified_quickly() -> None:
     assert classify_reply("word " * 20000 + "click here to unsubscribe") is REPLIED
     assert strip_quoted_and_signature("Thanks\n" * 20000) is not None
     assert time.perf_counter() - started < 3.0
+
+
+# --- polite refusals without the word "interested" ---------------------------------------------
+
+REFUSALS = [
+    "Thanks for reaching out, but we don't accept guest posts.",
+    "We do not publish sponsored content on our site.",
+    "Sorry, we don't do link insertions.",
+    "This isn't a fit for us.",
+    "Thanks, but we'll have to pass.",
+    "No thank you.",
+    "Thank you, but no.",
+    "Unfortunately not.",
+    "We no longer accept outside articles.",
+    "Wir nehmen keine Gastbeiträge an.",
+    "Gesponserte Artikel veröffentlichen wir nicht.",
+    "Danke, aber nein.",
+    "Das kommt für uns nicht in Frage.",
+    "Nous n'acceptons pas d'articles invités.",
+    "Malheureusement non.",
+    "Cela ne nous convient pas.",
+    "No aceptamos artículos de invitados.",
+    "Lamentablemente no.",
+    "No publicamos contenido patrocinado.",
+    "Non accettiamo guest post.",
+    "Purtroppo no.",
+    "Non fa al caso nostro.",
+    "Wij accepteren geen gastblogs.",
+    "Helaas niet.",
+    "Dat past niet bij ons.",
+]
+
+
+@pytest.mark.parametrize("text", REFUSALS)
+def test_polite_refusal_without_interest_word_is_not_interested(text: str) -> None:
+    assert classify_reply(text) is NOT_INTERESTED
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What's your price for a guest post?",
+        "Do you not offer sponsored posts?",
+        "Quel est le prix d'un article sponsorisé ?",
+        "I'll pass this on to our marketing team.",
+        "I'll pass it along to Jo.",
+        "Sorry, no idea who handles that.",
+        "Thursday doesn't suit me, what is the article about?",
+        "Donnerstag passt leider nicht.",
+        "Jeudi ne me convient pas, de quoi s'agit-il ?",
+    ],
+)
+def test_questions_hand_offs_and_date_clashes_are_not_refusals(text: str) -> None:
+    assert classify_reply(text) not in SUPPRESSING_REPLY_CLASSES
+
+
+def test_offer_refusal_followed_by_but_and_interest_is_interested() -> None:
+    text = "We don't usually take guest posts, but this sounds interesting."
+    assert classify_reply(text) is INTERESTED
+
+
+def test_interest_followed_by_but_and_offer_refusal_is_not_interested() -> None:
+    assert classify_reply("Sounds interesting, but we don't accept guest posts.") is NOT_INTERESTED
+
+
+_OFFERS = st.sampled_from(
+    ["guest posts", "sponsored content", "link insertions", "paid links", "Gastbeiträge"]
+)
+
+
+@given(before=_FILLER, offer=_OFFERS, after=_FILLER)
+def test_an_offer_named_in_a_question_is_never_a_refusal(
+    before: str, offer: str, after: str
+) -> None:
+    assert classify_reply(f"{before} do you not take {offer} {after}?") is not NOT_INTERESTED
+
+
+# --- data-protection requests --------------------------------------------------------------------
+
+DATA_PROTECTION_REQUESTS = [
+    "Please delete all my personal data.",
+    "I request erasure of my personal data under Art. 17 GDPR.",
+    "I object to the processing of my data.",
+    "Where did you get my email address?",
+    "I am exercising my right to be forgotten.",
+    "Ich verlange die Löschung meiner Daten gemäß Art. 17 DSGVO.",
+    "Hiermit lege ich Widerspruch gegen die Verarbeitung meiner Daten ein.",
+    "Woher haben Sie meine E-Mail-Adresse?",
+    "Merci de supprimer mes données.",
+    "J'exerce mon droit d'opposition.",
+    "Où avez-vous obtenu mon adresse ?",
+    "Por favor, borren mis datos.",
+    "Me opongo al tratamiento de mis datos.",
+    "¿De dónde han sacado mi correo?",
+    "Vi chiedo di cancellare i miei dati.",
+    "Mi oppongo al trattamento dei miei dati.",
+    "Dove avete trovato il mio indirizzo?",
+    "Verwijder mijn gegevens.",
+    "Ik maak bezwaar tegen de verwerking van mijn gegevens.",
+    "Op grond van de AVG verzoek ik u mijn gegevens te verwijderen.",
+    "Waar heeft u mijn e-mailadres vandaan?",
+]
+
+
+@pytest.mark.parametrize("text", DATA_PROTECTION_REQUESTS)
+def test_data_protection_request_is_unsubscribe_request(text: str) -> None:
+    assert classify_reply(text) is UNSUBSCRIBE
+
+
+def test_data_protection_request_wins_over_a_positive_word() -> None:
+    text = "Interesting offer, but I object to the processing of my personal data."
+    assert classify_reply(text) is UNSUBSCRIBE
+
+
+@pytest.mark.parametrize(
+    "notice",
+    [
+        "You have the right to object to the processing of your data under the GDPR.",
+        "Informationen zur Löschung Ihrer Daten gemäß DSGVO finden Sie unter example.com.",
+        "Sie haben das Recht, der Verarbeitung jederzeit zu widersprechen.",
+        "Vous disposez d'un droit d'accès, d'effacement et d'opposition.",
+        "U kunt bezwaar maken tegen de verwerking van uw gegevens op grond van de AVG.",
+        "We process and delete personal data in line with the GDPR.",
+    ],
+)
+def test_privacy_notice_in_a_signature_does_not_suppress(notice: str) -> None:
+    assert classify_reply(f"Which plan fits a team of five? {notice}") is REPLIED
+
+
+# --- interest without the keyword ----------------------------------------------------------------
+
+INTEREST_WITHOUT_KEYWORD = [
+    "Sounds like a good idea.",
+    "Happy to take a look.",
+    "Let's talk on Thursday?",
+    "Can we do a call on Thursday?",
+    "We're definitely open to it.",
+    "Sure, send it over - no rush.",
+    "Hört sich gut an.",
+    "Kein Problem, gerne.",
+    "Ça me va.",
+    "Bonne idée, on s'appelle jeudi ?",
+    "Me parece una buena idea.",
+    "¿Hablamos el jueves?",
+    "Ci sentiamo giovedì?",
+    "Mi sembra una buona idea.",
+    "We staan zeker open voor een gesprek.",
+    "Zullen we donderdag bellen?",
+]
+
+
+@pytest.mark.parametrize("text", INTEREST_WITHOUT_KEYWORD)
+def test_interest_without_the_keyword_is_interested(text: str) -> None:
+    assert classify_reply(text) is INTERESTED
+
+
+@pytest.mark.parametrize(
+    "text", ["What's your price?", "Wie viel kostet das?", "I can't talk on Thursday, who are you?"]
+)
+def test_neutral_questions_and_declined_dates_stay_replied(text: str) -> None:
+    assert classify_reply(text) is REPLIED
+
+
+def test_negation_idioms_do_not_negate() -> None:
+    assert classify_reply("No problem send it over") is INTERESTED
+    assert classify_reply("Pourquoi pas ça me va") is INTERESTED
+
+
+def test_contracted_negation_is_recognised() -> None:
+    assert classify_reply("We really don't think this sounds good") is NOT_INTERESTED
+    assert classify_reply("Nous n'acceptons jamais les liens payants") is NOT_INTERESTED
+
+
+def test_out_of_office_naming_a_call_day_stays_out_of_office() -> None:
+    text = "I'm out of the office until Monday. For urgent matters call Sam on Thursday."
+    assert classify_reply(text) is OOO
+
+
+def test_long_adversarial_text_is_classified_quickly() -> None:
+    started = time.perf_counter()
+    classify_reply("we don't accept guest posts, but sounds good " * 5000)
+    classify_reply("no guest posts call thursday delete my data gdpr " * 5000)
+    assert time.perf_counter() - started < 3.0

@@ -63,8 +63,10 @@ _SENDER_BLOCK_TEXT = _words(
     r"spamhaus",
     r"spamcop",
     r"barracuda",
-    r"(?:dns)?rbl",
-    r"listed (?:at|on|in|by)",
+    r"(?:dns|uri|sur)?rbl",
+    r"(?:dns|uri|sur)bls?",
+    r"(?:is|are|been|currently) (?:black|block|deny)?listed",
+    r"(?<!not )listed (?:at|on|in|by)",
     r"policy",
     r"polic(?:ies)",
     r"banned",
@@ -80,6 +82,10 @@ _SENDER_BLOCK_TEXT = _words(
     r"rate limit(?:ed)?",
     r"too many (?:messages|connections|recipients)",
     r"content rejected",
+)
+# Blocklist markers: T-Online's "(BL)", "[BL21]"-style codes, "IP=192.0.2.1" rejections.
+_SENDER_BLOCK_MARKER = re.compile(
+    r"\(\s*bl\s*\)|\[bl\d*\]|\bip=\s*\d{1,3}(?:\.\d{1,3}){3}\b", re.IGNORECASE
 )
 _GREYLIST_TEXT = _words(r"gr[ae]y ?list(?:ed|ing)?")
 _QUOTA_TEXT = _words(
@@ -102,7 +108,16 @@ _HARD_TEXT = _words(
     r"address not found",
     r"(?:could not|couldn't|cannot|can't) be found",
     r"invalid (?:recipient|mailbox|address)",
-    r"no mailbox here",
+    r"no mailbox(?: here)?",
+    r"(?:doesn't|does not|doesnt) have an? (?:[\w.-]+ )?(?:e-?mail )?account",
+    r"mailbox (?:name )?(?:is )?(?:unknown|invalid|not available|not allowed)",
+    r"(?:mailbox|account|user) (?:has been )?(?:removed|deleted|terminated|expired)",
+    r"not a valid (?:mailbox|user|recipient|address)",
+    r"(?:unknown|invalid) (?:local ?part|account)",
+    r"unknown or illegal alias",
+    r"no valid recipients?",
+    r"not our customer",
+    r"not listed in (?:the |our |a )?(?:\w+ )?director(?:y|ies)",
     r"account (?:has been |is )?(?:disabled|deactivated|inactive|closed|suspended)",
     r"unroutable address",
     r"unrouteable address",
@@ -131,6 +146,11 @@ _RETURNED_MESSAGE_MARKERS = re.compile(
     r"|-+ ?returned message ?-*"
     r")",
     re.IGNORECASE | re.MULTILINE,
+)
+# "... or to contact tosa@rx.example to clarify": a help address quoted in a rejection text.
+_CONTACT_HINT = re.compile(
+    r"\b(?:contact|mailto:|write to|e-?mail us|reach us|send (?:an? )?e-?mail to|report to)\b",
+    re.IGNORECASE,
 )
 _INLINE_HEADERS_START = re.compile(r"^(?:return-path|received):\s", re.IGNORECASE | re.MULTILINE)
 
@@ -178,7 +198,11 @@ def _code_from_basic_reply(diagnostic: str) -> int | None:
 def _classify_transient(code: Code | None, text: str) -> BounceClass:
     if _GREYLIST_TEXT.search(text):
         return BounceClass.SOFT
-    if (code is not None and code[1] == 7) or _SENDER_BLOCK_TEXT.search(text):
+    if (
+        (code is not None and code[1] == 7)
+        or _SENDER_BLOCK_TEXT.search(text)
+        or _SENDER_BLOCK_MARKER.search(text)
+    ):
         return BounceClass.SENDER_BLOCK
     return BounceClass.SOFT
 
@@ -186,7 +210,7 @@ def _classify_transient(code: Code | None, text: str) -> BounceClass:
 def _classify_by_text(text: str, default: BounceClass) -> BounceClass:
     if _STRONG_HARD_TEXT.search(text):
         return BounceClass.HARD
-    if _SENDER_BLOCK_TEXT.search(text):
+    if _SENDER_BLOCK_TEXT.search(text) or _SENDER_BLOCK_MARKER.search(text):
         return BounceClass.SENDER_BLOCK
     if _QUOTA_TEXT.search(text):
         return BounceClass.SOFT
@@ -438,6 +462,7 @@ def _candidate_addresses(text: str, excluded: set[str]) -> list[tuple[int, int, 
             or lowered.split("@", 1)[0] in _DAEMON_LOCALPARTS
             or "message-id" in line_head
             or "mail from" in line_head
+            or _CONTACT_HINT.search(line_head[-60:])
         ):
             continue
         found.append((match.start(), match.end(), address))

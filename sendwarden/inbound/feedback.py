@@ -1,4 +1,8 @@
-"""ARF complaint reports (RFC 5965, multipart/report; report-type=feedback-report)."""
+"""ARF complaint reports (RFC 5965, multipart/report; report-type=feedback-report).
+
+Not every ARF report is a complaint: DMARC failure (forensic) reports use ARF with
+Feedback-Type "auth-failure" (RFC 6591), and "not-spam" says the opposite of a complaint.
+"""
 
 from __future__ import annotations
 
@@ -35,8 +39,20 @@ def _first_address(value: str | None) -> str | None:
     return None
 
 
+_NOT_COMPLAINT_TYPES = frozenset({"auth-failure", "not-spam"})
+
+
 def is_feedback_report(msg: Message) -> bool:
     return _feedback_fields(msg) is not None
+
+
+def is_not_a_complaint(msg: Message) -> bool:
+    """An ARF report whose Feedback-Type says nobody complained (auth-failure, not-spam)."""
+    fields = _feedback_fields(msg)
+    if fields is None:
+        return False
+    feedback_type = (header_value(fields, "Feedback-Type") or "").strip().lower()
+    return feedback_type in _NOT_COMPLAINT_TYPES
 
 
 def parse_arf(msg: Message) -> tuple[str | None, str | None]:

@@ -16,7 +16,7 @@ from sendwarden.inbound.dsn import (
     parse_dsn,
     part_text,
 )
-from sendwarden.inbound.feedback import is_feedback_report, parse_arf
+from sendwarden.inbound.feedback import is_feedback_report, is_not_a_complaint, parse_arf
 from sendwarden.inbound.model import (
     InboundKind,
     InboundParseError,
@@ -63,6 +63,29 @@ _AUTO_REPLY_SUBJECT = re.compile(
 )
 _AUTO_REPLY_FLAG_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Auto-Reply")
 _LIST_HEADERS = ("List-Id", "List-Unsubscribe", "List-Post")
+# DMARC aggregate (RFC 7489) and SMTP TLS (RFC 8460) reports: machine mail, never a reply.
+_AGGREGATE_REPORT_SUBJECT = re.compile(
+    r"^\s*(?:\[[^\]]*\]\s*)?(?:report[ -]?domain\s*:|dmarc (?:aggregate )?report\b"
+    r"|tls(?:-rpt| report)\b)",
+    re.IGNORECASE,
+)
+_AGGREGATE_REPORT_FILE = re.compile(
+    r"^[^!/\\]+![^!/\\]+!\d+!\d+(?:![^!/\\]*)?\.(?:xml|json|zip)(?:\.gz|\.gzip|\.zip)?$",
+    re.IGNORECASE,
+)
+_ARCHIVE_TYPES = frozenset(
+    {
+        "application/zip", "application/gzip", "application/x-gzip", "application/x-zip",
+        "application/x-zip-compressed", "application/xml", "text/xml",
+        "application/tlsrpt+gzip", "application/tlsrpt+json", "application/octet-stream",
+    }
+)  # fmt: skip
+_REPORT_SENDER = re.compile(r"dmarc|tls-?rpt|tlsrpt", re.IGNORECASE)
+# iTIP scheduling methods (RFC 5546); a plain PUBLISH attachment is just a file.
+_CALENDAR_METHODS = frozenset(
+    {"request", "reply", "cancel", "counter", "declinecounter", "add", "refresh"}
+)
+_ICS_METHOD = re.compile(r"^METHOD:\s*([A-Za-z-]+)", re.IGNORECASE | re.MULTILINE)
 
 
 def _bare_address(value: str | None) -> str | None:
@@ -85,6 +108,49 @@ def _report_type(msg: Message) -> str:
 
 def _has_part(msg: Message, content_type: str) -> bool:
     return any(part.get_content_type() == content_type for part in msg.walk())
+
+
+def _own_parts(msg: Message) -> list[Message]:
+    """The message's leaf parts, not those of attached or forwarded messages."""
+    leaves: list[Message] = []
+    stack: list[Message] = [msg]
+    while stack:
+        part = stack.pop()
+        if part is not msg and part.get_content_maintype() == "message":
+            continue
+        payload = part.get_payload() if part.is_multipart() else None
+        if isinstance(payload, list):
+            stack.extend(p for p in reversed(payload) if isinstance(p, Message))
+        else:
+            leaves.append(part)
+    return leaves
+
+
+def _is_aggregate_report(msg: Message, sender: str | None, subject: str) -> bool:
+    if _AGGREGATE_REPORT_SUBJECT.match(subject):
+        return True
+    local_part = (sender or "").partition("@")[0]
+    for part in _own_parts(msg):
+        filename = part.get_filename() or ""
+        if _AGGREGATE_REPORT_FILE.search(filename):
+            return True
+        if part.get_content_type() in _ARCHIVE_TYPES and _REPORT_SENDER.search(local_part):
+            return True
+    return False
+
+
+def _is_calendar_message(msg: Message) -> bool:
+    """An invitation or an answer to one (text/calendar with an iTIP method)."""
+    for part in _own_parts(msg):
+        if part.get_content_type() not in ("text/calendar", "application/ics"):
+            continue
+        method = part.get_param("method")
+        if not isinstance(method, str):
+            found = _ICS_METHOD.search(part_text(part))
+            method = found.group(1) if found else ""
+        if method.strip().lower() in _CALENDAR_METHODS:
+            return True
+    return False
 
 
 def _looks_like_bounce(msg: Message, sender: str | None, subject: str) -> bool:
@@ -151,6 +217,8 @@ def _interpret(msg: EmailMessage) -> ParsedInbound:
     )
     report_type = _report_type(msg)
     if report_type == "feedback-report" or is_feedback_report(msg):
+        if is_not_a_complaint(msg):  # DMARC failure reports, "not-spam" feedback
+            return base
         recipient, original = parse_arf(msg)
         return replace(
             base,
@@ -158,18 +226,19 @@ def _interpret(msg: EmailMessage) -> ParsedInbound:
             original_message_id=original,
             complaint_recipient=recipient,
         )
-    if (
-        report_type == "delivery-status"
-        or _has_part(msg, "message/delivery-status")
-        or _looks_like_bounce(msg, sender, subject or "")
+    has_status_part = report_type == "delivery-status" or _has_part(msg, "message/delivery-status")
+    if not has_status_part and (
+        _is_aggregate_report(msg, sender, subject or "") or _is_calendar_message(msg)
     ):
+        return base
+    if has_status_part or _looks_like_bounce(msg, sender, subject or ""):
         bounces, original = parse_dsn(msg)
         # A daemon message we cannot read per recipient is kept as OTHER: acting on a guess
         # could suppress the wrong address.
         kind = InboundKind.BOUNCE if bounces else InboundKind.OTHER
         return replace(base, kind=kind, original_message_id=original, bounces=bounces)
-    if report_type:  # read receipts (disposition-notification) and other reports
-        return base
+    if report_type or msg.get_content_type() == "multipart/report":
+        return base  # read receipts (disposition-notification) and other reports
     text = strip_quoted_and_signature(_reply_body(msg))
     if _is_auto_reply(msg, subject or "", text):
         return replace(

@@ -1,26 +1,36 @@
 """Classify a reply's own (already stripped) text in en, de, fr, es, it and nl.
 
-Order: unsubscribe_request > not_interested > interested > out_of_office > replied.
-Text is casefolded, accents removed and apostrophes unified, so every phrase below is
-written lower-case without accents ("interesse" matches "intéressé", "grusse" "Grüße").
+Order: unsubscribe_request > not_interested > interested > out_of_office > a proposed call
+time > replied. Text is casefolded, accents removed and apostrophes unified, so every phrase
+below is written lower-case without accents ("interesse" matches "intéressé", "grusse" "Grüße").
 
 * unsubscribe: "unsubscribe", "remove me", "take me off", "stop emailing", "opt out";
   "abmelden", "austragen", "abbestellen"; "(se) desabonner", "desinscrire"; "darse de baja",
   "borrarme"; "cancellami", "disiscrivimi"; "afmelden", "uitschrijven", "verwijder mij" …
-  Footer boilerplate ("click here to unsubscribe", "if you no longer wish to receive …") is
-  removed first: quoting our own footer must never suppress anyone.
-* not interested: fixed phrases ("no thanks", "not for us", "kein Bedarf", "non merci",
-  "no gracias", "no grazie", "nee bedankt" …) or ANY interest word / positive phrase with a
-  negation within three words before it, or (de/fr/nl word order) right after it, in the
-  same clause ("not interested", "interessiert mich nicht", "ne m'intéresse pas").
-* interested: interest words and positive phrases ("sounds good", "gerne", "volontiers",
-  "me interesa", "mi interessa", "graag" …), only when none is negated.
+  Data-protection requests count too (erasure, objection to processing, "where did you get
+  my address", or a GDPR/DSGVO/RGPD/AVG reference next to an erasure or objection verb):
+  they oblige us to stop all contact. Footer boilerplate ("click here to unsubscribe", "you
+  have the right to object …") is removed first: quoting a footer must never suppress anyone.
+* not interested: fixed refusal phrases ("no thanks", "not a fit", "we'll pass", "leider
+  nein", "non merci", "no gracias", "no grazie", "nee bedankt", "unfortunately not" …), a
+  negated clause naming what cold outreach offers ("we don't accept guest posts", "wir nehmen
+  keine Gastbeiträge an", "nous n'acceptons pas d'articles invités" …), or ANY interest word
+  / positive phrase with a negation within three words before it, or (de/fr/nl word order)
+  right after it, in the same clause ("not interested", "interessiert mich nicht").
+  Questions ("don't you accept guest posts?") never count as a refusal.
+* interested: interest words and positive phrases ("sounds like a good idea", "happy to take
+  a look", "open to it", "gerne", "ça me va", "me parece bien", "mi sembra una buona idea",
+  "we staan open" …), only when none is negated. Idioms that merely contain a negation word
+  ("no problem", "why not", "kein Problem", "pas de souci" …) are not negations.
 * out of office: absence phrasing ("out of the office", "im Urlaub", "en congé",
   "fuera de la oficina", "fuori ufficio", "afwezig" …).
+* a proposed call time ("can we talk on Thursday?", "ci sentiamo giovedì?", "zullen we
+  donderdag bellen?") is interested unless negated ("I can't talk on Thursday" is neutral).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 
@@ -49,6 +59,17 @@ _FOOTER_PHRASE = re.compile(
     r"|pour ne plus recevoir[^.!?]{0,120}cliquez|para darse de baja,? haga clic"
     r"|per annullare l'iscrizione,? clicca"
     r"|klik hier om (?:je|u) af te melden"
+    # Privacy notices tell the reader about THEIR rights; a request is written in first person.
+    r"|you (?:have|may exercise|can exercise) (?:the|your|a) rights?"
+    r"|you (?:may|can) (?:at any time )?(?:object|withdraw your consent|request (?:the )?"
+    r"(?:erasure|deletion|access))"
+    r"|sie haben (?:jederzeit )?(?:das|ein) recht"
+    r"|(?:sie konnen|konnen sie) (?:\w+ ){0,3}(?:widersprechen|widerrufen)"
+    r"|vous (?:disposez|beneficiez) d'un droit|vous pouvez (?:\w+ ){0,2}(?:exercer|vous opposer)"
+    r"|(?:usted )?tiene (?:el )?derecho|puede ejercer (?:sus|el|los) derechos?"
+    r"|(?:ha|avete) (?:il )?diritto|(?:puo|potete) esercitare"
+    r"|u (?:heeft|hebt) (?:het )?recht"
+    r"|(?:u kunt|kunt u) (?:\w+ ){0,2}(?:bezwaar|uw rechten|verzoeken)"
     r")"
 )
 _SENTENCE_END = re.compile(r"[.!?]")
@@ -155,61 +176,285 @@ _UNSUBSCRIBE = _phrases(
     r"niet meer (?:mailen|benaderen|contacteren)",
     r"neem geen contact (?:meer )?op",
 )
+# Erasure / objection requests and "where did you get my address": the sender must stop.
+_DATA_PROTECTION_REQUEST = _phrases(
+    # en
+    r"(?:delete|erase|remove|purge|destroy|wipe) (?:all |any )?(?:of )?(?:my|our) (?:personal )?"
+    r"(?:data|information|info|details|contact details|e-?mail(?: address)?|address|records?)",
+    r"(?:delete|erase|remove|purge) (?:all |any )?(?:personal )?(?:data|information) (?:that )?"
+    r"(?:you (?:hold|have|store|keep)|(?:held |stored )?(?:about|on|of|regarding) (?:me|us))",
+    r"(?:erasure|deletion|removal) of (?:all )?(?:of )?(?:my|our) (?:personal )?"
+    r"(?:data|information|details)",
+    r"(?:i|we) (?:hereby |strongly )?object to (?:the |any |your )?(?:further )?(?:processing|use|"
+    r"storage)",
+    r"(?:ich|wir) widersprech\w*|widerspreche (?:ich )?(?:hiermit|ausdrucklich)",
+    r"(?:where|how) (?:did|do|have) you (?:get|got|obtain|obtained|find|found|source|sourced|"
+    r"acquire|acquired|receive|received) (?:my|our|this) (?:e-?mail|address|contact|details|"
+    r"data|information|info|name|number)",
+    # de
+    r"loschung (?:meiner|unserer) (?:\w+ )?(?:daten|adresse|"
+    r"e-?mail-?adresse|kontaktdaten)",
+    r"(?:meine|unsere) (?:\w+ )?(?:daten|e-?mail-?adresse|adresse|kontaktdaten) "
+    r"(?:\w+ ){0,3}(?:zu )?(?:loschen|entfernen)",
+    r"loschen sie (?:\w+ ){0,2}(?:meine|unsere|alle|samtliche)",
+    r"woher (?:haben sie|hast du|habt ihr|stammen) (?:meine|unsere|diese) (?:\w+ )?(?:daten|"
+    r"adresse|e-?mail|e-?mail-?adresse|kontaktdaten|nummer)",
+    # fr
+    r"supprim\w* (?:toutes )?(?:mes|nos) (?:\w+ )?(?:donnees|coordonnees|informations|adresse)",
+    r"(?:suppression|effacement) (?:de )?(?:toutes )?(?:mes|nos) (?:donnees|coordonnees|"
+    r"informations)",
+    r"effac\w* (?:toutes )?(?:mes|nos) (?:donnees|coordonnees|informations)",
+    r"(?:je|nous) (?:m'|nous )?oppose?\w* (?:formellement )?(?:au|a tout|a toute|a la|a l') ?"
+    r"(?:\w+ )?(?:traitement|utilisation|prospection)",
+    r"(?:ou|comment) (?:avez[- ]vous|as-tu) (?:eu|obtenu|trouve|recupere) (?:mon|mes|notre|nos|"
+    r"cette) (?:adresse|e-?mail|mail|coordonnees|contact|donnees)",
+    # es
+    r"(?:borr(?:ar|en|ad|e)|elimin(?:ar|en|e)|supri(?:mir|man|ma)|cancel(?:ar|en|e)) "
+    r"(?:todos )?(?:mis|nuestros) (?:datos|correo|direccion|informacion)",
+    r"(?:supresion|eliminacion|borrado|cancelacion) de (?:todos )?(?:mis|nuestros) (?:datos|"
+    r"correo|direccion)",
+    r"(?:me opongo|nos oponemos) a(?:l| todo| cualquier) (?:\w+ )?tratamiento",
+    r"(?:de donde|como) (?:han|ha|habeis|has|hemos) (?:sacado|obtenido|conseguido|encontrado) "
+    r"(?:mi|mis|nuestro|este|esta) (?:correo|direccion|email|e-mail|contacto|datos)",
+    # it
+    r"(?:cancell(?:are|ate|i)|elimin(?:are|ate|i)|rimuov(?:ere|ete|a)) (?:tutti )?"
+    r"(?:i |il )?(?:miei|nostri|mio|nostro) (?:dati|indirizzo|contatto)",
+    r"(?:cancellazione|rimozione|eliminazione) (?:di tutti )?(?:dei )?(?:miei|nostri) dati",
+    r"(?:mi oppongo|ci opponiamo) al (?:\w+ )?trattamento",
+    r"(?:dove|come) avete (?:preso|trovato|ottenuto|avuto|reperito) (?:il mio|i miei|questo|"
+    r"il nostro) (?:indirizzo|contatto|email|e-mail|dati|recapito)",
+    # nl
+    r"(?:mijn|onze) (?:persoons)?gegevens (?:\w+ ){0,3}(?:te )?(?:verwijderen|wissen)",
+    r"(?:verwijdering|wissing) van (?:al )?(?:mijn|onze) (?:persoons)?gegevens",
+    r"waar (?:heeft u|hebben jullie|heb je|hebt u|hebt je) (?:mijn|ons|dit|deze) (?:\w+ )?"
+    r"(?:e-?mailadres|adres|gegevens|contactgegevens|nummer) vandaan",
+)
+# Rights and legal terms: a request only in a sentence written in the first person (a privacy
+# notice in a signature names the same rights and laws).
+_DATA_PROTECTION_TERM = _phrases(
+    r"right (?:to|of) (?:erasure|be forgotten|object|objection|deletion)",
+    r"objection to (?:the |any )?(?:further )?processing",
+    r"(?:data subject|subject access|gdpr|dsgvo|rgpd|avg|erasure|deletion) request",
+    r"widerspruch gegen (?:die|jede|jegliche) (?:\w+ )?(?:verarbeitung|nutzung|verwendung|"
+    r"speicherung)",
+    r"recht auf (?:loschung|vergessenwerden|widerspruch)",
+    r"opposition (?:au|a tout|a la) (?:\w+ )?(?:traitement|prospection)",
+    r"droit (?:d'opposition|a l'oubli|a l'effacement|de suppression|d'effacement)",
+    r"oposicion al tratamiento",
+    r"derecho (?:al olvido|de supresion|de oposicion|de cancelacion)",
+    r"opposizione al trattamento",
+    r"diritto (?:all'oblio|alla cancellazione|di opposizione|di cancellazione)",
+    r"bezwaar (?:\w+ ){0,2}tegen (?:de |het |elke )?(?:\w+ )?(?:verwerking|gebruik)",
+    r"recht op (?:vergetelheid|verwijdering|bezwaar|gegevenswissing)",
+)
+_DATA_PROTECTION_LAW = _phrases(
+    r"gdpr", r"uk gdpr", r"dsgvo", r"ds-gvo", r"rgpd", r"avg", r"lopd", r"ccpa", r"bdsg",
+    r"art(?:icle|ikel|icolo|iculo|\.)? ?(?:17|21)",
+)  # fmt: skip
+_FIRST_PERSON = _phrases(
+    r"i", r"me", r"my", r"our", r"ich", r"mich", r"mir", r"mein\w*", r"unser\w*", r"je", r"j(?=')",
+    r"m(?=')", r"moi", r"mon", r"ma", r"mes", r"nos", r"notre", r"yo", r"mi", r"mis", r"nuestr\w+",
+    r"io", r"mio", r"miei", r"mie", r"mia", r"nostr\w+", r"ik", r"mij", r"mijn", r"onze",
+)  # fmt: skip
+_DATA_PROTECTION_ACTION = _phrases(
+    r"delet\w*", r"erase[ds]?", r"erasure", r"remov\w*", r"object(?:s|ed|ing|ion)?",
+    r"losch\w*", r"loesch\w*", r"widerspr\w*", r"supprim\w*", r"effac\w*",
+    r"opposition", r"oppose", r"opongo", r"oponemos", r"oposicion", r"borr(?:ar|en|ad|ado)",
+    r"elimin\w*", r"supresion", r"suprim\w*", r"cancellazione", r"cancellare", r"cancellate",
+    r"oppongo", r"opponiamo", r"opposizione", r"verwijder\w*", r"bezwaar",
+)  # fmt: skip
+_SENTENCE = re.compile(r"[^.!?;]+[.!?;]?")
+
+
+def _is_data_protection_request(text: str) -> bool:
+    if _DATA_PROTECTION_REQUEST.search(text):
+        return True
+    for sentence in _sentences(text):
+        legal = _DATA_PROTECTION_TERM.search(sentence) or (
+            _DATA_PROTECTION_LAW.search(sentence) and _DATA_PROTECTION_ACTION.search(sentence)
+        )
+        if legal and _FIRST_PERSON.search(sentence):
+            return True
+    return False
+
+
+def _sentences(text: str) -> list[str]:
+    # "Art. 17" must not end a sentence before its law ("Art. 17 DSGVO").
+    return _SENTENCE.findall(re.sub(r"\b(art|abs|nr|no)\.", r"\1", text))
+
+
 _UNSUBSCRIBE_ALONE = re.compile(r"^\W*(?:stop|unsubscribe|remove|abmelden|stopp)\W*$")
 
+# A refusal word closing its clause: "unfortunately not." but not "unfortunately not today".
+_CLAUSE_END = r"(?= ?[.!,;)]|$)"
+_REFUSING_SUBJECT = (
+    r"(?:we|i)(?:'ll|'d|'m|'re| will| would| must| have to| need to| going to| are| am| shall)*"
+    r" (?:respectfully |politely |kindly |unfortunately |sadly |have to |will )*"
+)
 _NOT_INTERESTED = _phrases(
     # en
     r"no,? thanks?(?: you)?",
-    r"not (?:a |the right |a good )?(?:fit|priority|relevant)",
-    r"(?:isn't|is not|aren't|are not) (?:really )?relevant",
+    r"(?:thanks|thank you)(?: (?:so much|anyway|again))?,? (?:but )?no" + _CLAUSE_END,
+    r"not (?:really |quite |exactly )?(?:a |the right |a good |a great )?(?:fit|priority|relevant)",
+    r"(?:isn't|is not|aren't|are not|wouldn't be|would not be|won't be) (?:really |quite )?"
+    r"(?:a |the right |a good |a great )?(?:fit|match|relevant)",
+    r"(?:doesn't|does not|don't|do not) (?:really )?(?:fit|suit)",
     r"not now",
     r"no need for (?:this|it|that|your)",
     r"not for (?:us|me)",
+    r"nothing for (?:us|me)",
     r"not at (?:this|the moment|the present)",
     r"not right now",
     r"(?:we're|we are|i'm|i am) all set",
     r"uninterest(?:ed|ing)",
     r"(?:don't|do not|dont) need",
     r"not looking",
-    r"we(?:'ll| will) pass",
-    r"i(?:'ll| will) pass",
-    r"pass on this",
+    _REFUSING_SUBJECT + r"pass(?: for now| this time| for the moment)?" + _CLAUSE_END,
+    _REFUSING_SUBJECT + r"pass on (?:this|that|it|your offer|the offer)(?! to)",
+    _REFUSING_SUBJECT + r"decline",
     r"no interest",
-    r"not something we need",
+    r"not something (?:we|i)(?:'re| are)? (?:need|do|offer|accept|want|looking for|pursue)",
+    r"not what (?:we're|we are|i'm|i am) looking for",
+    r"(?:we're|we are|i'm|i am) not (?:accepting|taking|buying|in the market)",
+    r"no longer (?:accept|accepting|publish|publishing|offer|offering)",
+    r"(?:unfortunately|sadly|regrettably|sorry),? (?:no|not)" + _CLAUSE_END,
+    r"no,? sorry",
     # de
     r"nein,? danke",
+    r"(?:danke|vielen dank),? (?:aber )?nein" + _CLAUSE_END,
     r"kein(?:en)? bedarf",
     r"brauchen wir nicht",
     r"uninteressant",
     r"nicht relevant",
-    r"passt nicht zu uns",
-    r"leider nein",
+    r"passt (?:\w+ ){0,2}nicht (?:zu uns|fur uns|zu unserem|in unser\w*)",
+    r"kommt (?:\w+ ){0,3}nicht in frage",
+    r"nichts fur (?:uns|mich)",
+    r"verzichten (?:\w+ )?(?:dankend|darauf)",
+    r"(?:mussen|muss|mochten|werden) (?:wir |ich )?(?:\w+ )?(?:dankend )?ablehnen",
+    r"lehnen (?:wir|ich) (?:\w+ )?(?:dankend )?ab",
+    r"leider (?:nein|nicht)" + _CLAUSE_END,
     r"kein interesse",
     # fr
     r"non,? merci",
+    r"merci,? (?:mais )?non" + _CLAUSE_END,
     r"pas (?:pour (?:nous|moi)|pertinent)",
     r"n'en (?:avons|ai) pas besoin",
     r"pas d'interet",
     r"aucun interet",
     r"inutile pour nous",
+    r"ne (?:nous|me) (?:convient|correspond) pas",
+    r"(?:passer|passons|passe|passerons|passerai) (?:notre|mon) tour",
+    r"(?:nous declinons|je decline|devons decliner|dois decliner)",
+    r"(?:malheureusement|helas|desole),? (?:non|pas)" + _CLAUSE_END,
     # es
     r"no,? gracias",
+    r"gracias,? (?:pero )?no" + _CLAUSE_END,
     r"no es para (?:nosotros|mi)",
     r"no (?:lo )?necesit\w+",
     r"ningun interes",
     r"sin interes",
+    r"no (?:nos |me )?encaja",
+    r"no es lo que (?:buscamos|busco|estamos buscando)",
+    r"(?:paso|pasamos),? gracias",
+    r"(?:declinamos|declino|tenemos que declinar|debemos declinar|rechazamos)",
+    r"(?:lamentablemente|desafortunadamente|por desgracia|desgraciadamente|lo siento),? no"
+    + _CLAUSE_END,
     # it
     r"no,? grazie",
-    r"non fa per (?:noi|me)",
+    r"grazie,? (?:ma )?no" + _CLAUSE_END,
+    r"non fa (?:per|al caso) (?:noi|me|nostro|mio)",
+    r"non e per noi",
     r"non (?:ne )?abbiamo bisogno",
     r"nessun interesse",
     r"non ci serve",
     r"non mi serve",
+    r"(?:passo|passiamo),? grazie",
+    r"(?:declino|decliniamo|dobbiamo declinare)",
+    r"(?:purtroppo|sfortunatamente|mi dispiace),? non?" + _CLAUSE_END,
     # nl
     r"nee,? (?:dank(?:je|u)?(?: wel)?|bedankt)",
+    r"(?:bedankt|dank je|dank u),? (?:maar )?nee" + _CLAUSE_END,
     r"geen (?:interesse|behoefte)",
     r"hebben (?:we|wij|ik) niet nodig",
     r"oninteressant",
+    r"past (?:\w+ ){0,2}niet (?:bij (?:ons|mij|onze)|in (?:ons|onze))",
+    r"niets voor (?:ons|mij)",
+    r"niet voor (?:ons|mij)",
+    r"(?:we|wij|ik) (?:slaan|sla) (?:dit|het|deze|dat) (?:\w+ )?over",
+    r"(?:bedanken|bedank) (?:\w+ )?(?:ervoor|hiervoor)",
+    r"zien (?:er|hier)van af",
+    r"(?:helaas|jammer genoeg|spijtig genoeg),? (?:nee|niet)" + _CLAUSE_END,
+)
+
+# What cold outreach offers; a negated, non-question clause naming one is a refusal
+# ("we don't accept guest posts", "wij accepteren geen gastblogs").
+_OFFER_NOUN = _phrases(
+    # en
+    r"guest[ -]?(?:posts?|posting|articles?|blogs?|blogging|contributions?|authors?)",
+    r"sponsored (?:content|posts?|articles?|links?|reviews?|placements?)",
+    r"link (?:insertions?|placements?|exchanges?|swaps?|building)",
+    r"paid (?:links?|posts?|placements?|content|articles?|guest posts?|backlinks?)",
+    r"(?:do-?follow )?backlinks?",
+    r"do-?follow links?",
+    r"advertorials?",
+    r"(?:third-party|external|outside) (?:content|articles?|authors?|contributors?|submissions?)",
+    r"(?:sell|buy|place|insert|add) (?:\w+ )?links",
+    # de
+    r"gast(?:beitr(?:ag|age|agen)|artikel[ns]?|posts?|autor(?:en)?)",
+    r"gesponsert\w* (?:inhalte?|beitr\w+|artikel\w*|links?|posts?)",
+    r"bezahlt\w* (?:links?|beitr\w+|artikel\w*|inhalte?|posts?)",
+    r"link(?:platzierung(?:en)?|einfugung(?:en)?|tausch|kauf|verkauf)",
+    r"links? (?:verkaufen|kaufen|setzen|platzieren|einfugen)",
+    r"werbeartikel|werbebeitr\w+",
+    # fr
+    r"articles? (?:invites?|sponsorises?|d'invites?|de blog invites?)",
+    r"(?:contenus?|publications?|posts?) sponsorises?",
+    r"liens? (?:payants?|sponsorises?|retour|entrants?|dofollow)",
+    r"(?:insertions?|achat|vente|echange)s? de liens?",
+    r"publi-?redactionnels?|redactionnels? sponsorises?",
+    # es
+    r"articulos? (?:de |como )?invitad[oa]s?",
+    r"(?:articulos?|contenidos?|publicaciones|posts?) patrocinad[oa]s?",
+    r"enlaces? (?:pagados?|de pago|patrocinados?|dofollow)",
+    r"(?:insercion(?:es)?|colocacion(?:es)?|compra|venta|intercambio) de enlaces?",
+    r"publirreportajes?",
+    # it
+    r"articol[oi] (?:ospit[ie]|sponsorizzat[oi]|a pagamento)",
+    r"(?:contenut[oi]|post) sponsorizzat[oi]",
+    r"link (?:a pagamento|sponsorizzati|dofollow)",
+    r"(?:inseriment[oi]|compravendita|scambio|vendita|acquisto) di link",
+    r"redazionali",
+    # nl
+    r"gast(?:blogs?|artikel(?:en|s)?|bijdragen?|posts?|auteurs?)",
+    r"gesponsorde (?:artikelen|content|berichten|blogs?|posts?|links?)",
+    r"betaalde (?:links?|artikelen|berichten|posts?|content|plaatsingen?)",
+    r"link(?:plaatsing(?:en)?|ruil)",
+    r"links? (?:plaatsen|verkopen|kopen)",
+)
+
+# Idioms that contain a negation word but are not negative ("no problem, send it over").
+_NEUTRAL_IDIOMS = _phrases(
+    r"no (?:problem|worries|rush|hurry|pressure|doubt|obligation)",
+    r"not a problem",
+    r"not bad",
+    r"why not",
+    r"kein(?:e)? (?:problem|eile|stress|frage)",
+    r"nicht schlecht",
+    r"warum (?:auch )?nicht",
+    r"pas de (?:probleme|souci|soucis|stress)",
+    r"(?:il )?n'y a pas de (?:probleme|souci)",
+    r"pas mal",
+    r"pourquoi pas",
+    r"(?:ningun|sin) problema",
+    r"no hay (?:problema|prisa)",
+    r"por que no",
+    r"nessun problema",
+    r"non c'e problema",
+    r"non (?:e )?male",
+    r"perche no",
+    r"geen (?:probleem|haast|punt)",
+    r"niet slecht",
+    r"waarom niet",
 )
 
 _INTEREST_WORD = _phrases(
@@ -248,61 +493,149 @@ _NEGATION = _phrases(
     r"geen",
     r"nooit",
 )
-_CLAUSE_BREAK = re.compile(r"[.!?;,:\n()]|\b(?:but|aber|mais|pero|ma|maar|however)\b")
+# German, French and Dutch also negate after the verb ("interessiert uns nicht").
+_TRAILING_NEGATION = _phrases(
+    r"nicht", r"kein\w*", r"nie", r"niemals", r"pas", r"jamais", r"niet", r"geen", r"nooit"
+)
+_CLAUSE_BREAK = re.compile(
+    r"[.!?;,:\n()\u2013\u2014]| - |\b(?:but|aber|mais|pero|ma|maar|however)\b"
+)
+_CONTRAST = re.compile(r"\b(?:but|aber|mais|pero|ma|maar|however|jedoch|sin embargo)\b")
 _NEGATION_WINDOW_BEFORE = 3
 _NEGATION_WINDOW_AFTER = 3
 _CONTEXT_CHARS = 120
+_SENTENCE_CHARS = 400
+_CONTRACTED_NOT = re.compile(r"n't\b")
+_ELIDED_NE = re.compile(r"\bn'(?!t\b)(?=\w)")
 
 _INTERESTED = _phrases(
     # en
-    r"sounds (?:good|great|interesting|perfect)",
-    r"let's (?:talk|chat|connect|do it|meet)",
-    r"happy to (?:chat|talk|learn|hear|connect)",
+    r"sounds (?:like )?(?:a |an )?(?:really |very )?(?:good|great|interesting|perfect|promising|"
+    r"fine|reasonable|nice|excellent|fantastic|cool|plan)",
+    r"(?:good|great|nice|excellent) idea",
+    r"let's (?:talk|chat|connect|do it|meet|speak|set up|schedule|book|hop|jump|find a time|go)",
+    r"(?:happy|glad|keen|delighted|pleased|willing) to (?:take|have|look|review|read|consider|"
+    r"discuss|chat|talk|learn|hear|connect|see|receive|explore|set|hop|jump|schedule|meet|check|"
+    r"give it|try|test|publish|help)",
+    r"open to (?:it|this|that|the idea|an? (?:call|chat|conversation|discussion|meeting)|"
+    r"discussing|exploring|hearing|learning|talking|chatting|collaborat\w+|a partnership)",
+    r"(?:definitely|certainly|absolutely) (?:open|up for|keen)",
+    r"up for (?:it|a (?:call|chat))",
+    r"works for (?:me|us)",
+    r"go ahead",
+    r"please do",
+    r"feel free to send",
     r"tell me more",
     r"keen",
     r"send (?:me|us|it|them|over)\b(?: the| more| some| it)?",
     r"please send",
-    r"(?:i'd|i would|we'd|we would) (?:like|love) to (?:learn|know|see|hear|read|talk|chat)",
+    r"(?:i'd|i would|we'd|we would) (?:like|love) to (?:learn|know|see|hear|read|talk|chat|try)",
+    r"(?:i'd|i would|we'd|we would) (?:love|be (?:happy|glad|delighted))",
     r"(?:schedule|set up|book) a (?:call|meeting|demo|chat)",
     r"yes,? please",
-    r"count me in",
+    r"count (?:me|us) in",
     # de
     r"gerne?",
-    r"klingt (?:gut|interessant|spannend)",
+    r"(?:klingt|hort sich|hoert sich) (?:\w+ )?(?:gut|interessant|spannend|vielversprechend|super|"
+    r"toll|prima|nach einer guten idee)",
+    r"gute idee",
+    r"(?:wir sind|ich bin|sind wir|bin ich) (?:\w+ )?offen(?: dafur| fur)?",
+    r"offen dafur",
     r"(?:schicken|senden) sie (?:mir|uns)",
+    r"(?:schicken|senden) sie (?:es|ihn|sie|das|den \w+|die \w+) (?:\w+ )?(?:ruber|heruber|zu)",
     r"schick(?:en)? (?:mir|uns)",
     r"mehr (?:infos?|informationen|details) (?:bitte|gerne)",
     r"lassen sie uns (?:sprechen|telefonieren|reden)",
+    r"(?:schaue?|schauen) (?:ich|wir) (?:mir|uns) (?:das |es |den \w+ )?(?:\w+ )?an",
+    r"einverstanden",
+    r"(?:bin|sind) dabei",
     # fr
     r"volontiers",
     r"avec plaisir",
-    r"envoyez[- ](?:moi|nous)",
+    r"envoyez[- ](?:moi|nous|le|la|les)",
     r"je veux bien",
-    r"ca me plait",
+    r"(?:ca|cela) me (?:va|convient|plait)",
+    r"(?:ca|cela) nous (?:va|convient|plait)",
+    r"ca marche",
+    r"(?:bonne|excellente) idee",
+    r"(?:ca|cela) (?:a l'air|semble|me semble|nous semble) (?:\w+ )?(?:interessant|bien|"
+    r"prometteur|pertinent|une bonne idee)",
+    r"(?:nous sommes|je suis) (?:\w+ )?(?:ouverts?|ouvertes?|partants?|partantes?)",
     r"(?:parlons|discutons)[- ]en",
+    r"(?:on peut|nous pouvons|pouvons-nous|peut-on|on pourrait) (?:en )?(?:parler|discuter|"
+    r"echanger|s'appeler|se parler)",
+    r"on (?:s'appelle|se parle|en parle)",
+    r"(?:je|j') ?(?:vais|veux) (?:bien )?(?:y )?(?:jeter un (?:oeil|coup d'oeil)|regarder)",
     # es
-    r"(?:envieme|enviame|mandame|envienme|enviadme|mandeme)",
-    r"me gustaria (?:saber|recibir|"
-    r"ver|hablar|conocer)",
-    r"suena bien",
+    r"(?:envieme|enviame|mandame|envienme|enviadme|mandeme|envialo|mandalo|enviamelo|mandamelo|"
+    r"envianoslo|mandanoslo|enviadlo|envielo)",
+    r"me gustaria (?:saber|recibir|ver|hablar|conocer)",
+    r"(?:me|nos) parece (?:una |muy )?(?:buena idea|bien|interesante|genial|perfecto|estupendo|"
+    r"gran idea)",
+    r"(?:buena|gran|excelente) idea",
+    r"suena (?:muy )?(?:bien|genial|interesante)",
     r"con gusto",
+    r"encantad[oa]s? de",
     r"hablemos",
+    r"(?:estamos|estoy) (?:\w+ )?abiert[oa]s?",
+    r"(?:podemos|podriamos) (?:hablar|llamarnos|quedar|charlar|tener una llamada|agendar)",
+    r"(?:me apunto|nos apuntamos)",
     # it
     r"mandami",
     r"inviami",
     r"inviatemi",
     r"mandatemi",
     r"mi mandi",
+    r"(?:mandalo|invialo|mandatelo|inviatelo|mandamelo|inviamelo|mandacelo|inviacelo)",
     r"volentieri",
+    r"con piacere",
     r"mi piacerebbe",
+    r"(?:mi|ci) sembra (?:una |un'|molto )?(?:buona idea|ottima idea|interessante|ottim[oa]|"
+    r"perfetto|bello)",
+    r"(?:buona|ottima|bella) idea",
     r"sembra interessante",
     r"sentiamoci",
+    r"(?:possiamo|potremmo) (?:sentirci|parlarne|fare una (?:call|chiamata)|fissare)",
+    r"(?:siamo|sono) (?:\w+ )?apert[io]",
+    r"(?:per me|mi|ci|per noi) va (?:bene|benissimo)",
+    r"ci sto",
+    r"(?:daro|do|diamo|daremo) (?:volentieri )?un'occhiata",
     # nl
     r"stuur (?:me|mij|ons)",
-    r"klinkt goed",
-    r"lijkt me (?:goed|interessant|leuk)",
+    r"stuur (?:het|maar|gerust|het even|die|ze)(?: maar| gerust)?(?: door| op)?",
+    r"klinkt (?:\w+ )?(?:goed|prima|interessant|leuk|als een goed idee)",
+    r"lijkt me (?:goed|interessant|leuk|een goed idee|prima)",
+    r"(?:goed|prima|leuk) idee",
+    r"(?:we|wij|ik) (?:staan|sta) (?:er )?(?:\w+ )?open",
+    r"staan (?:er )?(?:\w+ )?open voor",
+    r"(?:zullen|kunnen) we (?:\w+ ){0,2}(?:bellen|afspreken|praten|een call)",
+    r"bel (?:me|mij|ons)",
     r"graag",
+    r"akkoord",
+    r"doe maar",
 )
+
+# A call or meeting proposed for a named day ("can we talk on Thursday?"). Only when nothing
+# stronger decided: an out-of-office saying "back on Monday, call my colleague" stays OOO.
+_CALL_VERB = _phrases(
+    r"call", r"talk", r"chat", r"speak", r"meet", r"catch up", r"hop on",
+    r"telefonieren", r"sprechen", r"reden", r"treffen", r"telefonat",
+    r"appeler", r"appel", r"parler", r"discuter", r"echanger", r"rendez-vous", r"s'appelle",
+    r"llamar\w*", r"llamada", r"hablar", r"hablamos", r"quedar\w*", r"charlar",
+    r"sentir(?:ci|si)", r"sentiamo", r"chiamata", r"chiamarci", r"parlar\w*", r"incontrarci",
+    r"bellen", r"spreken", r"praten", r"afspreken", r"belafspraak",
+)  # fmt: skip
+_DAY = _phrases(
+    r"monday", r"tuesday", r"wednesday", r"thursday", r"friday", r"tomorrow", r"next week",
+    r"montag", r"dienstag", r"mittwoch", r"donnerstag", r"freitag", r"(?<!guten )morgen",
+    r"nachste woche",
+    r"lundi", r"mardi", r"mercredi", r"jeudi", r"vendredi", r"demain", r"semaine prochaine",
+    r"lunes", r"martes", r"miercoles", r"jueves", r"viernes", r"manana", r"proxima semana",
+    r"semana que viene",
+    r"lunedi", r"martedi", r"mercoledi", r"giovedi", r"venerdi", r"domani", r"settimana prossima",
+    r"prossima settimana",
+    r"maandag", r"dinsdag", r"woensdag", r"donderdag", r"vrijdag", r"volgende week",
+)  # fmt: skip
 
 _OUT_OF_OFFICE = _phrases(
     # en
@@ -362,26 +695,96 @@ _OUT_OF_OFFICE = _phrases(
 )
 
 
-def _clause_tokens(text: str, start: int, end: int) -> tuple[list[str], list[str]]:
-    """Words before and after [start, end) within the same clause."""
-    # Three words either side are all that matter; a bounded slice keeps this linear.
-    before = text[max(0, start - _CONTEXT_CHARS) : start]
-    after = text[end : end + _CONTEXT_CHARS]
-    breaks_before = list(_CLAUSE_BREAK.finditer(before))
-    if breaks_before:
-        before = before[breaks_before[-1].end() :]
-    break_after = _CLAUSE_BREAK.search(after)
-    if break_after:
-        after = after[: break_after.start()]
-    before = before.replace("n't", " n't").replace("n'", "n' ")
-    return before.split(), after.split()
+def _clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) widened to its clause (a bounded scan keeps this linear)."""
+    low = max(0, start - _CONTEXT_CHARS)
+    breaks_before = list(_CLAUSE_BREAK.finditer(text, low, start))
+    clause_start = breaks_before[-1].end() if breaks_before else low
+    break_after = _CLAUSE_BREAK.search(text, end, end + _CONTEXT_CHARS)
+    clause_end = break_after.start() if break_after else min(len(text), end + _CONTEXT_CHARS)
+    return clause_start, clause_end
+
+
+def _words(text: str) -> list[str]:
+    """Words with contracted negations split off: "don't" -> "do n't", "n'a" -> "n' a"."""
+    return _ELIDED_NE.sub("n' ", _CONTRACTED_NOT.sub(" n't", text)).split()
+
+
+def _is_negation(word: str) -> bool:
+    word = word.strip('".,!?')
+    return word in ("n't", "n'") or bool(_NEGATION.fullmatch(word))
 
 
 def _is_negated(text: str, match: re.Match[str]) -> bool:
-    before, after = _clause_tokens(text, match.start(), match.end())
-    window = before[-_NEGATION_WINDOW_BEFORE:] + after[:_NEGATION_WINDOW_AFTER]
-    return any(_NEGATION.fullmatch(word.strip("\"'")) for word in window) or any(
-        word.endswith("n't") for word in window
+    clause_start, clause_end = _clause_bounds(text, match.start(), match.end())
+    before = _words(text[clause_start : match.start()])[-_NEGATION_WINDOW_BEFORE:]
+    after = text[match.end() : clause_end].split()[:_NEGATION_WINDOW_AFTER]
+    # English, Spanish and Italian negate before the verb: in "send it over no rush" the
+    # "no" negates nothing. German, French and Dutch also negate after it.
+    return any(_is_negation(word) for word in before) or any(
+        _TRAILING_NEGATION.fullmatch(word) for word in after
+    )
+
+
+def _sentence_end(text: str, position: int) -> re.Match[str] | None:
+    # A sentence longer than this is not one a person wrote; bounding keeps this linear.
+    return _SENTENCE_END.search(text, position, position + _SENTENCE_CHARS)
+
+
+def _in_question(text: str, position: int) -> bool:
+    sentence_end = _sentence_end(text, position)
+    return sentence_end is not None and sentence_end.group() == "?"
+
+
+def _clause_has_day(text: str, match: re.Match[str]) -> bool:
+    clause_start, clause_end = _clause_bounds(text, match.start(), match.end())
+    return _DAY.search(text, clause_start, clause_end) is not None
+
+
+def _has_fixed_refusal(text: str) -> bool:
+    """A refusal phrase outside questions; "Thursday doesn't suit me" is about a date, not us."""
+    return any(
+        not _in_question(text, match.end()) and not _clause_has_day(text, match)
+        for match in _NOT_INTERESTED.finditer(text)
+    )
+
+
+class _Positives:
+    """Non-negated positive phrases, in text order."""
+
+    def __init__(self, text: str) -> None:
+        found = [*_INTEREST_WORD.finditer(text), *_INTERESTED.finditer(text)]
+        self.matches = sorted(found, key=lambda match: match.start())
+        self.starts = [match.start() for match in self.matches]
+        self.any_negated = any(_is_negated(text, match) for match in self.matches)
+
+    def any_between(self, text: str, start: int, stop: int) -> bool:
+        first = bisect.bisect_left(self.starts, start)
+        last = bisect.bisect_left(self.starts, stop)
+        return any(not _is_negated(text, match) for match in self.matches[first:last])
+
+
+def _has_offer_refusal(text: str, positives: _Positives) -> bool:
+    """A negated, non-question clause naming an outreach offer ("no aceptamos artículos ..."),
+    unless a positive follows a "but": "we don't usually take guest posts, but sounds good"."""
+    for match in _OFFER_NOUN.finditer(text):
+        if _in_question(text, match.end()):
+            continue
+        clause_start, clause_end = _clause_bounds(text, match.start(), match.end())
+        if not any(_is_negation(word) for word in _words(text[clause_start:clause_end])):
+            continue
+        sentence_end = _sentence_end(text, match.end())
+        stop = sentence_end.start() if sentence_end else match.end() + _SENTENCE_CHARS
+        contrast = _CONTRAST.search(text, match.end(), stop)
+        if contrast is None or not positives.any_between(text, contrast.end(), stop):
+            return True
+    return False
+
+
+def _proposes_call(text: str) -> bool:
+    return any(
+        _clause_has_day(text, match) and not _is_negated(text, match)
+        for match in _CALL_VERB.finditer(text)
     )
 
 
@@ -389,20 +792,22 @@ def classify_reply(text: str) -> ReplyClass:
     """Classify the new text of a reply (quotes and signature must already be stripped)."""
     normalized = normalize(text)
     without_footer = _without_footer_sentences(normalized)
-    if _UNSUBSCRIBE.search(without_footer) or _UNSUBSCRIBE_ALONE.match(without_footer):
-        return ReplyClass.UNSUBSCRIBE_REQUEST
-    positives = [
-        *_INTEREST_WORD.finditer(without_footer),
-        *_INTERESTED.finditer(without_footer),
-    ]
-    if _NOT_INTERESTED.search(without_footer) or any(
-        _is_negated(without_footer, match) for match in positives
+    if (
+        _UNSUBSCRIBE.search(without_footer)
+        or _UNSUBSCRIBE_ALONE.match(without_footer)
+        or _is_data_protection_request(without_footer)
     ):
+        return ReplyClass.UNSUBSCRIBE_REQUEST
+    plain = _NEUTRAL_IDIOMS.sub("fine", without_footer)
+    positives = _Positives(plain)
+    if positives.any_negated or _has_fixed_refusal(plain) or _has_offer_refusal(plain, positives):
         return ReplyClass.NOT_INTERESTED
-    if positives:
+    if positives.matches:
         return ReplyClass.INTERESTED
-    if _OUT_OF_OFFICE.search(without_footer):
+    if _OUT_OF_OFFICE.search(plain):
         return ReplyClass.OUT_OF_OFFICE
+    if _proposes_call(plain):
+        return ReplyClass.INTERESTED
     return ReplyClass.REPLIED
 
 
