@@ -230,18 +230,21 @@ async def test_send_retry_after_transient_failure_is_allowed(
     assert len(smtp.messages) == 1
 
 
+REPLIES = {
+    421: "421 4.3.2 Service shutting down",
+    451: "451 4.3.0 Local error, try again later",
+    550: "550 5.1.1 User unknown",
+    552: "552 5.2.2 Mailbox full",
+    554: "554 5.7.1 Rejected by policy",
+}
+# Every reply code at every stage of the transaction, plus the connection-level faults.
 FAULTS = {
     "no_starttls": Faults(no_starttls=True),
     "untrusted_cert": Faults(untrusted_cert=True),
     "auth_rejected": Faults(reject_auth=True),
-    "mail_421": Faults(mail_reply="421 4.3.2 Service shutting down"),
-    "rcpt_451": Faults(rcpt_reply="451 4.7.1 Greylisted"),
-    "rcpt_550": Faults(rcpt_reply="550 5.1.1 User unknown"),
-    "rcpt_552": Faults(rcpt_reply="552 5.2.2 Mailbox full"),
-    "rcpt_554": Faults(rcpt_reply="554 5.7.1 Rejected by policy"),
-    "data_451": Faults(data_reply="451 4.3.0 Local error"),
-    "data_552": Faults(data_reply="552 5.3.4 Message too big"),
-    "data_554": Faults(data_reply="554 5.7.1 Spam detected"),
+    **{f"mail_{code}": Faults(mail_reply=reply) for code, reply in REPLIES.items()},
+    **{f"rcpt_{code}": Faults(rcpt_reply=reply) for code, reply in REPLIES.items()},
+    **{f"data_{code}": Faults(data_reply=reply) for code, reply in REPLIES.items()},
     "drop_mid_data": Faults(drop_during_data=True),
     "timeout": Faults(stall_seconds=5),
 }
@@ -279,6 +282,10 @@ async def test_send_smtp_fault_leaves_state_as_specified_and_pool_recovers(
         else:
             assert attempt.status == "failed"
             assert keys == {attempt.id - 1: "used"}  # the failed send's key was released
+            assert not any("victim@example.net" in m.rcpt_tos for m in smtp.messages)
+        code = fault.rpartition("_")[2]
+        if code.isdigit():
+            assert attempt.smtp_code == int(code)  # kept internally, never in the response
         assert await counter_total(app) == 4
         smtp.faults = Faults()
         after = await make_lead(app.client, app.alice.headers, c, "after@example.net")
