@@ -10,16 +10,20 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.cli.output import print_fields, print_json, print_page_footer, print_table
-from sendwarden.cli.state import JsonOption, UserOption, acting_user, in_transaction
+from sendwarden.cli.state import (
+    JsonOption,
+    LimitOption,
+    OffsetOption,
+    UserOption,
+    acting_user,
+    in_transaction,
+)
 from sendwarden.services import resolution
 from sendwarden.services.errors import NotFound
 from sendwarden.storage import attempts
 from sendwarden.storage.models import Attempt, AttemptStatus
 
 attempts_app = typer.Typer(help="List and inspect send attempts.", no_args_is_help=True)
-
-LimitOption = Annotated[int, typer.Option("--limit", min=1, max=1000, help="Rows per page.")]
-OffsetOption = Annotated[int, typer.Option("--offset", min=0, help="Rows to skip.")]
 
 
 def attempt_record(a: Attempt) -> dict[str, Any]:

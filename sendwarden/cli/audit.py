@@ -26,6 +26,8 @@ from sendwarden.cli.output import (
 )
 from sendwarden.cli.state import (
     JsonOption,
+    LimitOption,
+    OffsetOption,
     UserOption,
     acting_user,
     in_transaction,
@@ -116,8 +118,8 @@ def list_entries(
     recipient: Annotated[
         str | None, typer.Option("--recipient", help="Only entries about this address.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="Rows per page.")] = 50,
-    offset: Annotated[int, typer.Option("--offset", min=0, help="Rows to skip.")] = 0,
+    limit: LimitOption = 50,
+    offset: OffsetOption = 0,
     user: UserOption = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -35,6 +35,8 @@ UserOption = Annotated[
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")
 ]
+LimitOption = Annotated[int, typer.Option("--limit", min=1, max=1000, help="Rows per page.")]
+OffsetOption = Annotated[int, typer.Option("--offset", min=0, help="Rows to skip.")]
 
 
 @dataclass

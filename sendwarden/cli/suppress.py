@@ -18,7 +18,14 @@ from sendwarden.cli.output import (
     print_table,
     progress_bar,
 )
-from sendwarden.cli.state import JsonOption, UserOption, acting_user, in_transaction
+from sendwarden.cli.state import (
+    JsonOption,
+    LimitOption,
+    OffsetOption,
+    UserOption,
+    acting_user,
+    in_transaction,
+)
 from sendwarden.services import suppressions
 from sendwarden.services.errors import NotFound
 from sendwarden.storage import suppression
@@ -91,8 +98,8 @@ def list_entries(
     search: Annotated[
         str | None, typer.Option("--search", help="Substring of the value or the reason.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="Rows per page.")] = 50,
-    offset: Annotated[int, typer.Option("--offset", min=0, help="Rows to skip.")] = 0,
+    limit: LimitOption = 50,
+    offset: OffsetOption = 0,
     user: UserOption = None,
     as_json: JsonOption = False,
 ) -> None:
