@@ -135,7 +135,7 @@ class SendPipeline:
             metrics.SMTP_POOL_SIZE.set(self.transport.size)
             with _outcome_recording(attempt.id, delivered=False):
                 attempt = await self._record_failure(attempt, error)
-            metrics.SENDS.labels("failed").inc()
+            metrics.SENDS.labels(attempt.status).inc()  # failed, or unknown if ambiguous
             log.warning("send", attempt_id=attempt.id, outcome=attempt.status, smtp=str(error))
             return SendResult("failed", attempt, decision, error)
         metrics.SMTP_LATENCY.observe(time.perf_counter() - started)
