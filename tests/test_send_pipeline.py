@@ -438,3 +438,42 @@ async def test_crash_recovery_frees_idempotency_keys_of_interrupted_requests(
     # can be delivered twice.
     assert retry.status_code == 409
     assert "identical send" in retry.json()["detail"]
+
+
+async def test_send_service_refuses_header_injection_before_writing(
+    app: ApiHarness, smtp: FaultyServer
+) -> None:
+    """The CLI reaches the pipeline without the API's field checks: same guarantee."""
+    from sendwarden.services.errors import InvalidInput
+    from sendwarden.services.send import SendRequest
+
+    c = await make_campaign(app.client, app.alice.headers)
+    lead = await make_lead(app.client, app.alice.headers, c, "cli@example.net")
+    pipeline = await app.state.send_pipeline()
+    with pytest.raises(InvalidInput, match="subject"):
+        await pipeline.send(
+            app.alice.user_id, SendRequest(c, lead, "Hi\u2028Bcc: x@evil.example", "body")
+        )
+    assert await rows(app, Attempt) == 0 and await counter_total(app) == 0
+
+
+async def test_send_message_that_cannot_be_built_frees_its_reservation(
+    app: ApiHarness, smtp: FaultyServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sendwarden.services.send as send_module
+
+    def broken(**_: Any) -> Any:
+        raise RuntimeError("simulated MIME failure")
+
+    c = await make_campaign(app.client, app.alice.headers)
+    lead = await make_lead(app.client, app.alice.headers, c, "broken@example.net")
+    monkeypatch.setattr(send_module, "build_message", broken)
+    r = await send(app.client, app.alice.headers, c, lead)
+    assert r.status_code == 500 and r.json() == {"detail": "An internal error occurred"}
+    assert smtp.messages == []
+    async with app.db.transaction() as session:
+        attempt = (await session.scalars(select(Attempt))).one()
+        assert attempt.status == "failed"
+        assert await session.scalar(select(func.count()).select_from(SendKey)) == 0
+    monkeypatch.undo()
+    assert (await send(app.client, app.alice.headers, c, lead)).status_code == 200

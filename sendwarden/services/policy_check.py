@@ -94,13 +94,14 @@ async def check(
     day = counter_day(now, settings.timezone).isoformat()
     domain = registrable_domain(domain_of(recipient))
     key = idempotency_key(sender.effective, recipient, subject)
+    user_count, domain_count = await counters.read_pair(session, user_id, domain, day)
     inputs = PolicyInputs(
         recipient_email=recipient,
         sender=sender,
         subject=subject,
-        user_count=await counters.read(session, user_id, "user", counters.USER_SCOPE_KEY, day),
+        user_count=user_count,
         user_cap=settings.user_cap,
-        domain_count=await counters.read(session, user_id, "domain", domain, day),
+        domain_count=domain_count,
         domain_cap=settings.domain_cap,
         suppression=await suppression_hit(session, user_id=user_id, recipient=recipient),
         duplicate=await send_keys.duplicate_state(session, user_id, key, now),

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +45,7 @@ from sendwarden.transport.dkim import DkimSigner
 from sendwarden.transport.errors import DeliveryError, MessageBuildError
 from sendwarden.transport.message import (
     build_message,
+    check_header_value,
     make_message_id,
     make_unsubscribe_links,
     message_bytes,
@@ -86,7 +88,7 @@ class SendResult:
 class _Prepared:
     attempt: Attempt
     decision: PolicyDecision
-    raw: bytes | None  # None when blocked
+    reserved: bool  # False when blocked
     outcome: Outcome = "blocked"
 
 
@@ -117,14 +119,21 @@ class SendPipeline:
             raise NotConfigured(f"SMTP is not usable: {self.transport_problem or 'set SMTP_HOST'}")
         if len(request.body) > MAX_BODY_CHARS:
             raise InvalidInput("body", f"must be at most {MAX_BODY_CHARS} characters")
+        self._check_headers(request)
         async with self.db.transaction() as session:
             prepared = await self._decide(session, user_id, request)
         attempt, decision = prepared.attempt, prepared.decision
-        if prepared.raw is None:
+        if not prepared.reserved:
             metrics.SENDS.labels(prepared.outcome).inc()
             log.info("send", attempt_id=attempt.id, outcome=prepared.outcome, reason=attempt.reason)
             return SendResult(prepared.outcome, attempt, decision)
-        raw = self.dkim.sign(prepared.raw) if self.dkim is not None else prepared.raw
+        # MIME and DKIM are CPU work: done after the reservation committed, so that the
+        # database (one writer at a time on SQLite) is not held while they run.
+        try:
+            raw = self._build(attempt, decision, request)
+        except BaseException:
+            await self._abandon(attempt)  # nothing was sent: free the key
+            raise
         started = time.perf_counter()
         try:
             await self.transport.send(
@@ -205,7 +214,7 @@ class SendPipeline:
                     )
         except _Refused as refused:
             return await self._refused(session, attempt, decision, request, refused.rule)
-        raw = self._build(attempt, decision, request)
+        attempt.message_id = make_message_id(decision.sender.effective)
         await policy_check.record(
             session,
             decision,
@@ -214,7 +223,7 @@ class SendPipeline:
             attempt_id=attempt.id,
             extra={"message_id": attempt.message_id},
         )
-        return _Prepared(attempt, decision, raw)
+        return _Prepared(attempt, decision, reserved=True)
 
     async def _refused(
         self,
@@ -274,11 +283,19 @@ class SendPipeline:
             reason=reason,
             extra={"blocked_by": rule},
         )
-        return _Prepared(attempt, decision, None, "in_flight" if in_flight else "blocked")
+        return _Prepared(attempt, decision, False, "in_flight" if in_flight else "blocked")
+
+    def _check_headers(self, request: SendRequest) -> None:
+        """Refuse header injection before anything is written or reserved."""
+        try:
+            check_header_value("subject", request.subject)
+            if self.settings.smtp_from_name is not None:
+                check_header_value("sender_name", self.settings.smtp_from_name)
+        except MessageBuildError as exc:
+            raise InvalidInput(getattr(exc, "field", "message"), str(exc)) from exc
 
     def _build(self, attempt: Attempt, decision: PolicyDecision, request: SendRequest) -> bytes:
         sender = decision.sender.effective
-        attempt.message_id = make_message_id(sender)
         unsubscribe = None
         if self.settings.sendwarden_public_url:
             token = make_unsubscribe_token(
@@ -308,21 +325,41 @@ class SendPipeline:
             )
         except MessageBuildError as exc:
             raise InvalidInput(getattr(exc, "field", "message"), str(exc)) from exc
-        return message_bytes(message)
+        raw = message_bytes(message)
+        return self.dkim.sign(raw) if self.dkim is not None else raw
+
+    async def _abandon(self, attempt: Attempt) -> None:
+        """The message could not be built, so it never reached SMTP: fail and free the key."""
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(Attempt)
+                .where(Attempt.id == attempt.id)
+                .values(
+                    status=AttemptStatus.FAILED.value,
+                    reason="The message could not be built; nothing was sent",
+                    updated_at=utcnow(),
+                )
+            )
+            await send_keys.release(session, attempt_id=attempt.id)
 
     async def _record_success(self, attempt: Attempt) -> Attempt:
+        now = utcnow()
+        reason = "Delivered to the SMTP server"
         async with self.db.transaction() as session:
-            row = await session.get(Attempt, attempt.id)
-            assert row is not None
-            row.status = AttemptStatus.SENT.value
-            row.sent_at = utcnow()
-            row.reason = "Delivered to the SMTP server"
-            await send_keys.mark_used(session, attempt_id=row.id)
-            if row.lead_id is not None:
-                lead = await session.get(Lead, row.lead_id)
-                if lead is not None and lead.status == LeadStatus.DISCOVERED.value:
-                    lead.status = LeadStatus.CONTACTED.value
-            return row
+            await session.execute(
+                update(Attempt)
+                .where(Attempt.id == attempt.id)
+                .values(status=AttemptStatus.SENT.value, sent_at=now, reason=reason, updated_at=now)
+            )
+            await send_keys.mark_used(session, attempt_id=attempt.id)
+            if attempt.lead_id is not None:
+                await session.execute(
+                    update(Lead)
+                    .where(Lead.id == attempt.lead_id, Lead.status == LeadStatus.DISCOVERED.value)
+                    .values(status=LeadStatus.CONTACTED.value, updated_at=now)
+                )
+        attempt.status, attempt.sent_at, attempt.reason = AttemptStatus.SENT.value, now, reason
+        return attempt
 
     async def _record_failure(self, attempt: Attempt, error: DeliveryError) -> Attempt:
         async with self.db.transaction() as session:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,3 +81,19 @@ async def read(session: AsyncSession, user_id: int, scope: Scope, key: str, day:
         )
     )
     return int(count or 0)
+
+
+async def read_pair(session: AsyncSession, user_id: int, domain: str, day: str) -> tuple[int, int]:
+    """Today's user count and domain count in one query (policy reads them on every send)."""
+    rows = await session.execute(
+        select(DailyCounter.scope, DailyCounter.count).where(
+            DailyCounter.user_id == user_id,
+            DailyCounter.day == day,
+            or_(
+                (DailyCounter.scope == "user") & (DailyCounter.scope_key == USER_SCOPE_KEY),
+                (DailyCounter.scope == "domain") & (DailyCounter.scope_key == domain),
+            ),
+        )
+    )
+    counts = {scope: int(count) for scope, count in rows.all()}
+    return counts.get("user", 0), counts.get("domain", 0)

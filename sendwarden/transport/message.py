@@ -61,7 +61,7 @@ def make_unsubscribe_links(*, public_url: str, token: str, mailbox: str) -> Unsu
     )
 
 
-def _check_header_value(field: str, value: str) -> None:
+def check_header_value(field: str, value: str) -> None:
     if _FORBIDDEN_IN_HEADERS.intersection(value):
         raise HeaderInjectionError(field)
 
@@ -75,7 +75,7 @@ def _ascii_domain(field: str, domain: str) -> str:
 
 def _address(field: str, email: str, display_name: str = "") -> Address:
     """One mailbox; IDN domains become A-labels so no SMTPUTF8 is needed for them."""
-    _check_header_value(field, email)
+    check_header_value(field, email)
     local, at, domain = email.rpartition("@")
     if not at or not local or not domain:
         raise InvalidAddressError(field)
@@ -109,8 +109,8 @@ def _list_unsubscribe_value(links: UnsubscribeLinks) -> str:
     mailto = (
         links.mailto if links.mailto.lower().startswith("mailto:") else f"mailto:{links.mailto}"
     )
-    _check_header_value("list_unsubscribe", mailto)
-    _check_header_value("list_unsubscribe", links.url)
+    check_header_value("list_unsubscribe", mailto)
+    check_header_value("list_unsubscribe", links.url)
     # Pre-folded between the two URIs; each stays whole on its own line.
     return f"<{mailto}>,\r\n <{links.url}>"
 
@@ -129,19 +129,19 @@ def build_message(
     extra_headers: Mapping[str, str] | None = None,
 ) -> EmailMessage:
     if sender_name is not None:
-        _check_header_value("sender_name", sender_name)
-    _check_header_value("subject", subject)
+        check_header_value("sender_name", sender_name)
+    check_header_value("subject", subject)
     sender = _address("sender_email", sender_email, sender_name or "")
     recipient = _address("recipient_email", recipient_email)
     if message_id is None:
         message_id = make_message_id(sender_email)
-    _check_header_value("message_id", message_id)
+    check_header_value("message_id", message_id)
     for name, value in (extra_headers or {}).items():
         if not name or not all(33 <= ord(char) <= 126 and char != ":" for char in name):
             raise HeaderInjectionError(name or "extra header name")
         if name.lower() in _RESERVED_HEADERS:
             raise ValueError(f"header {name!r} is set by the message builder")
-        _check_header_value(name, value)
+        check_header_value(name, value)
 
     msg = EmailMessage(policy=OUTGOING_POLICY)
     msg["From"] = sender
