@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,10 +45,3 @@ async def add_lead(
         notes=data.notes,
     )
     return await campaigns.add_lead(session, lead)
-
-
-@dataclass
-class BulkResult:
-    added: list[Lead] = field(default_factory=list)
-    skipped: list[Lead] = field(default_factory=list)
-    failed: list[tuple[int, str]] = field(default_factory=list)
