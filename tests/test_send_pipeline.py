@@ -477,3 +477,35 @@ async def test_send_message_that_cannot_be_built_frees_its_reservation(
         assert await session.scalar(select(func.count()).select_from(SendKey)) == 0
     monkeypatch.undo()
     assert (await send(app.client, app.alice.headers, c, lead)).status_code == 200
+
+
+ATTEMPT_FIELDS = {
+    "id", "campaign_id", "lead_id", "status", "recipient_email", "sender_email",
+    "requested_sender_email", "subject", "legal_basis", "region", "reason", "message_id",
+    "created_at", "sent_at",
+}  # fmt: skip
+
+
+async def test_campaign_attempts_list_carries_product_fields_and_filters(
+    app: ApiHarness, smtp: FaultyServer
+) -> None:
+    c = await make_campaign(app.client, app.alice.headers)
+    ok = await make_lead(app.client, app.alice.headers, c, "listed@example.net")
+    blocked = await make_lead(app.client, app.alice.headers, c, "nope@blocked.example")
+    await app.client.post(
+        f"{API}/suppression", json={"domain": "blocked.example"}, headers=app.alice.headers
+    )
+    assert (await send(app.client, app.alice.headers, c, ok)).status_code == 200
+    assert (await send(app.client, app.alice.headers, c, blocked)).status_code == 403
+    url = f"{API}/campaigns/{c}/attempts"
+    page = (await app.client.get(url, headers=app.alice.headers)).json()
+    assert page["total"] == 2
+    assert [a["status"] for a in page["items"]] == ["blocked", "sent"]  # newest first
+    assert all(a.keys() >= ATTEMPT_FIELDS for a in page["items"])
+    sent_only = (
+        await app.client.get(url, params={"status": "sent"}, headers=app.alice.headers)
+    ).json()
+    assert [a["recipient_email"] for a in sent_only["items"]] == ["listed@example.net"]
+    everything = (await app.client.get(f"{API}/attempts", headers=app.alice.headers)).json()
+    assert everything["total"] == 2
+    assert (await app.client.get(url, headers=app.bob.headers)).status_code == 404
