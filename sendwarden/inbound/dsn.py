@@ -1,5 +1,9 @@
 """Delivery status notifications: RFC 3464 reports and the common non-standard bounce texts.
 
+The RFC 3464 fields are read with the standard `email` package. flufl.bounce finds the
+failed addresses of many formats but reports no status codes, which the classification
+below depends on, so the non-standard texts are parsed here too.
+
 Classification follows the RFC 3463 enhanced status code first and falls back to the
 diagnostic text only when the code is generic (X.0.0, X.5.x) or missing:
 

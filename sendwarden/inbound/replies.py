@@ -1,5 +1,9 @@
 """Classify a reply's own (already stripped) text in en, de, fr, es, it and nl.
 
+Hand-written because no maintained library classifies outreach replies in these six
+languages (offline, without a model download), and every rule here must be auditable:
+a wrong class suppresses a real person or keeps mailing someone who said no.
+
 Order: unsubscribe_request > not_interested > interested > out_of_office > a proposed call
 time > replied. Text is casefolded, accents removed and apostrophes unified, so every phrase
 below is written lower-case without accents ("interesse" matches "intéressé", "grusse" "Grüße").
