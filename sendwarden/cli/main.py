@@ -15,10 +15,13 @@ from sendwarden import __version__
 from sendwarden.cli import (
     attempts,
     audit,
+    campaigns,
     database,
     demo,
     devsmtp,
+    leads,
     poll,
+    replies,
     send,
     serve,
     suppress,
@@ -93,6 +96,9 @@ def main(
 for module in (
     database,
     users,
+    campaigns,
+    leads,
+    replies,
     validate,
     send,
     suppress,
