@@ -509,3 +509,34 @@ async def test_campaign_attempts_list_carries_product_fields_and_filters(
     everything = (await app.client.get(f"{API}/attempts", headers=app.alice.headers)).json()
     assert everything["total"] == 2
     assert (await app.client.get(url, headers=app.bob.headers)).status_code == 404
+
+
+async def test_expired_idempotency_keys_are_purged(
+    app: ApiHarness, smtp: FaultyServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sendwarden.storage import request_keys
+    from sendwarden.storage.models import RequestKey
+
+    async with app.db.transaction() as session:
+        for name, age in (("old", timedelta(hours=25)), ("fresh", timedelta(hours=1))):
+            session.add(
+                RequestKey(
+                    user_id=app.alice.user_id,
+                    key=name,
+                    request_hash="0" * 64,
+                    state="done",
+                    response_status=200,
+                    response_body="{}",
+                    created_at=datetime.now(UTC) - age,
+                )
+            )
+    monkeypatch.setattr(request_keys, "_last_purge", float("-inf"))
+    c = await make_campaign(app.client, app.alice.headers)
+    lead = await make_lead(app.client, app.alice.headers, c, "purge@example.net")
+    r = await send(app.client, app.alice.headers, c, lead, extra_headers={"Idempotency-Key": "new"})
+    assert r.status_code == 200
+    async with app.db.transaction() as session:
+        keys = sorted((await session.scalars(select(RequestKey.key))).all())
+    assert keys == ["fresh", "new"]

@@ -56,4 +56,5 @@ async def recover_interrupted_sends(settings: Settings, db: Database) -> list[in
     owner = settings.sendwarden_instance_name
     async with db.transaction() as session:
         await request_keys.release_interrupted(session, owner=owner)
+        await request_keys.purge_expired(session)
         return await attempts.mark_interrupted_as_unknown(session, owner=owner)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
@@ -14,12 +15,27 @@ from sendwarden.storage.types import utcnow
 LIFETIME = timedelta(hours=24)
 IN_PROGRESS = "in_progress"
 DONE = "done"
+# Expired keys are purged while claiming, at most this often per process.
+PURGE_EVERY_SECONDS = 600.0
+_last_purge = float("-inf")
+
+
+async def purge_expired(session: AsyncSession) -> int:
+    """Delete keys past their 24 h lifetime: they can no longer be replayed."""
+    result = await session.execute(
+        delete(RequestKey).where(RequestKey.created_at <= utcnow() - LIFETIME)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def claim(
     session: AsyncSession, *, user_id: int, key: str, request_hash: str, owner: str
 ) -> RequestKey | None:
     """Claim the key for a new request; return the existing row if it is taken and fresh."""
+    global _last_purge
+    if time.monotonic() - _last_purge > PURGE_EVERY_SECONDS:
+        _last_purge = time.monotonic()
+        await purge_expired(session)
     existing = await session.scalar(
         select(RequestKey).where(RequestKey.user_id == user_id, RequestKey.key == key)
     )
