@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sendwarden.api.fields import DomainName, EmailAddress, FreeText, HeaderText, ShortText
-from sendwarden.storage.models import LeadStatus
+from sendwarden.storage.models import Attempt, Campaign, Lead, LeadStatus, Reply
 
 T = TypeVar("T")
 
@@ -135,11 +136,17 @@ class CampaignCreate(Request):
 
 
 class CampaignOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     description: str | None
     created_at: datetime
     lead_count: int = 0
+
+    @classmethod
+    def from_row(cls, campaign: Campaign, lead_count: int = 0) -> CampaignOut:
+        return cls.model_validate(campaign).model_copy(update={"lead_count": lead_count})
 
 
 class LeadCreate(Request):
@@ -151,6 +158,8 @@ class LeadCreate(Request):
 
 
 class LeadOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     campaign_id: int
     website_url: str
@@ -160,6 +169,10 @@ class LeadOut(BaseModel):
     consent_recorded_at: datetime | None
     created_at: datetime
     created: bool | None = None
+
+    @classmethod
+    def from_row(cls, lead: Lead, created: bool | None = None) -> LeadOut:
+        return cls.model_validate(lead).model_copy(update={"created": created})
 
 
 class BulkLeads(Request):
@@ -183,6 +196,8 @@ class LeadStatusUpdate(Request):
 
 
 class AttemptOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     campaign_id: int | None
     lead_id: int | None
@@ -198,6 +213,35 @@ class AttemptOut(BaseModel):
     created_at: datetime
     sent_at: datetime | None
     checks: list[CheckOut] = []
+
+    @field_validator("checks", mode="before")
+    @classmethod
+    def _stored_as_json(cls, value: Any) -> Any:
+        return json.loads(value or "[]") if isinstance(value, str) else value
+
+    @classmethod
+    def from_row(cls, attempt: Attempt) -> AttemptOut:
+        return cls.model_validate(attempt)
+
+
+class ReplyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    attempt_id: int | None
+    campaign_id: int | None
+    lead_id: int | None
+    from_address: str | None
+    subject: str | None
+    text: str
+    classification: str
+    auto_classification: str
+    created_at: datetime
+    reclassified_at: datetime | None
+
+    @classmethod
+    def from_row(cls, reply: Reply) -> ReplyOut:
+        return cls.model_validate(reply)
 
 
 class AuditOut(BaseModel):

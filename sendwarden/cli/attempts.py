@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sendwarden.api.schemas import AttemptOut
 from sendwarden.cli.output import print_fields, print_json, print_page_footer, print_table
 from sendwarden.cli.state import (
     JsonOption,
@@ -26,25 +26,9 @@ from sendwarden.storage.models import Attempt, AttemptStatus
 attempts_app = typer.Typer(help="List and inspect send attempts.", no_args_is_help=True)
 
 
-def attempt_record(a: Attempt) -> dict[str, Any]:
-    """Same keys as the HTTP API's attempt; the SMTP server's own words are never shown."""
-    return {
-        "id": a.id,
-        "campaign_id": a.campaign_id,
-        "lead_id": a.lead_id,
-        "status": a.status,
-        "recipient_email": a.recipient_email,
-        "sender_email": a.sender_email,
-        "requested_sender_email": a.requested_sender_email,
-        "subject": a.subject,
-        "legal_basis": a.legal_basis,
-        "region": a.region,
-        "reason": a.reason,
-        "message_id": a.message_id,
-        "created_at": a.created_at,
-        "sent_at": a.sent_at,
-        "checks": json.loads(a.checks or "[]"),
-    }
+def attempt_record(attempt: Attempt) -> dict[str, Any]:
+    """The HTTP API's attempt, as JSON-ready values (never the SMTP server's own words)."""
+    return AttemptOut.from_row(attempt).model_dump(mode="json")
 
 
 def print_attempt(record: dict[str, Any]) -> None:

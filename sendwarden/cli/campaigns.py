@@ -18,6 +18,7 @@ from sendwarden.cli.state import (
     acting_user,
     in_transaction,
 )
+from sendwarden.services.campaigns import owned_campaign
 from sendwarden.services.errors import InvalidInput, NotFound
 from sendwarden.storage import campaigns
 from sendwarden.storage.models import Campaign
@@ -46,24 +47,6 @@ def validated(model: type[M], values: dict[str, Any]) -> M:
         raise InvalidInput(where, message) from None
 
 
-async def owned_campaign(session: AsyncSession, user_id: int, campaign_id: int) -> Campaign:
-    """The user's campaign; another user's is reported exactly like a missing one."""
-    campaign = await campaigns.get_campaign(session, user_id=user_id, campaign_id=campaign_id)
-    if campaign is None:
-        raise NotFound(f"campaign {campaign_id} not found")
-    return campaign
-
-
-def campaign_out(campaign: Campaign, lead_count: int = 0) -> CampaignOut:
-    return CampaignOut(
-        id=campaign.id,
-        name=campaign.name,
-        description=campaign.description,
-        created_at=campaign.created_at,
-        lead_count=lead_count,
-    )
-
-
 @campaigns_app.command("create")
 def create(
     name: Annotated[str, typer.Argument(help="Campaign name (up to 200 characters).")],
@@ -82,7 +65,7 @@ def create(
             session, user_id=owner.id, name=body.name, description=body.description
         )
 
-    created = campaign_out(in_transaction(work))
+    created = CampaignOut.from_row(in_transaction(work))
     if as_json:
         print_json(created.model_dump(mode="json"))
         return
@@ -105,7 +88,7 @@ def list_campaigns(
         )
         counts = await campaigns.lead_counts(session, [c.id for c in rows])
         return Page(
-            items=[campaign_out(c, counts.get(c.id, 0)) for c in rows],
+            items=[CampaignOut.from_row(c, counts.get(c.id, 0)) for c in rows],
             total=total,
             limit=limit,
             offset=offset,
@@ -132,7 +115,7 @@ def show(
         owner = await acting_user(session, user)
         campaign = await owned_campaign(session, owner.id, campaign_id)
         counts = await campaigns.lead_counts(session, [campaign.id])
-        return campaign_out(campaign, counts.get(campaign.id, 0))
+        return CampaignOut.from_row(campaign, counts.get(campaign.id, 0))
 
     shown = in_transaction(work)
     if as_json:

@@ -12,7 +12,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.api.schemas import LeadCreate, LeadOut, Page
-from sendwarden.cli.campaigns import MAX_ID, CampaignOption, owned_campaign, validated
+from sendwarden.cli.campaigns import MAX_ID, CampaignOption, validated
 from sendwarden.cli.errors import CliError
 from sendwarden.cli.output import (
     advance_to,
@@ -30,6 +30,7 @@ from sendwarden.cli.state import (
     in_transaction,
 )
 from sendwarden.services import leads
+from sendwarden.services.campaigns import owned_campaign
 from sendwarden.services.errors import InvalidInput, NotFound
 from sendwarden.storage import campaigns
 from sendwarden.storage.models import Lead, LeadStatus
@@ -40,20 +41,6 @@ leads_app = typer.Typer(
 
 LEAD_COLUMNS = ("website_url", "contact_email", "contact_name", "consent", "notes")
 PREVIEW_CHARS = 80
-
-
-def lead_out(lead: Lead, created: bool | None = None) -> LeadOut:
-    return LeadOut(
-        id=lead.id,
-        campaign_id=lead.campaign_id,
-        website_url=lead.website_url,
-        contact_email=lead.contact_email,
-        contact_name=lead.contact_name,
-        status=lead.status,
-        consent_recorded_at=lead.consent_recorded_at,
-        created_at=lead.created_at,
-        created=created,
-    )
 
 
 def lead_input(values: dict[str, Any]) -> leads.LeadInput:
@@ -216,7 +203,7 @@ def add(
 
     lead, created = in_transaction(work)
     if as_json:
-        print_json(lead_out(lead, created).model_dump(mode="json"))
+        print_json(LeadOut.from_row(lead, created).model_dump(mode="json"))
     elif created:
         typer.echo(f"Added lead {lead.id} ({lead.website_url}) to campaign {campaign}.")
     else:
@@ -321,7 +308,9 @@ def list_leads(
             limit=limit,
             offset=offset,
         )
-        return Page(items=[lead_out(r) for r in rows], total=total, limit=limit, offset=offset)
+        return Page(
+            items=[LeadOut.from_row(r) for r in rows], total=total, limit=limit, offset=offset
+        )
 
     page = in_transaction(work)
     if as_json:
@@ -366,7 +355,7 @@ def set_status(
         await session.flush()
         return lead
 
-    updated = lead_out(in_transaction(work))
+    updated = LeadOut.from_row(in_transaction(work))
     if as_json:
         print_json(updated.model_dump(mode="json"))
         return

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendwarden.cli.campaigns import MAX_ID, CampaignOption, owned_campaign
+from sendwarden.api.schemas import ReplyOut
+from sendwarden.cli.campaigns import MAX_ID, CampaignOption
 from sendwarden.cli.output import print_json, print_page_footer, print_table
 from sendwarden.cli.state import (
     JsonOption,
@@ -19,6 +20,7 @@ from sendwarden.cli.state import (
 )
 from sendwarden.inbound.model import ReplyClass
 from sendwarden.services import replies
+from sendwarden.services.campaigns import owned_campaign
 from sendwarden.services.errors import NotFound
 from sendwarden.storage import inbound
 from sendwarden.storage.models import Reply
@@ -28,21 +30,9 @@ replies_app = typer.Typer(
 )
 
 
-def reply_record(r: Reply) -> dict[str, Any]:
-    """Same keys as the HTTP API's reply (ReplyOut)."""
-    return {
-        "id": r.id,
-        "attempt_id": r.attempt_id,
-        "campaign_id": r.campaign_id,
-        "lead_id": r.lead_id,
-        "from_address": r.from_address,
-        "subject": r.subject,
-        "text": r.text,
-        "classification": r.classification,
-        "auto_classification": r.auto_classification,
-        "created_at": r.created_at,
-        "reclassified_at": r.reclassified_at,
-    }
+def reply_record(reply: Reply) -> dict[str, Any]:
+    """The HTTP API's reply, as JSON-ready values."""
+    return ReplyOut.from_row(reply).model_dump(mode="json")
 
 
 @replies_app.command("list")

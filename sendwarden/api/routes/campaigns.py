@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
@@ -15,7 +14,6 @@ from sendwarden.api.schemas import (
     BulkReport,
     CampaignCreate,
     CampaignOut,
-    CheckOut,
     LeadCreate,
     LeadOut,
     LeadStatusUpdate,
@@ -23,9 +21,10 @@ from sendwarden.api.schemas import (
     Request,
 )
 from sendwarden.services import leads, resolution
+from sendwarden.services.campaigns import owned_campaign
 from sendwarden.services.errors import InvalidInput, NotFound
 from sendwarden.storage import attempts, campaigns
-from sendwarden.storage.models import Attempt, AttemptStatus, Campaign, Lead, LeadStatus
+from sendwarden.storage.models import AttemptStatus, LeadStatus
 
 router = APIRouter(tags=["campaigns"])
 
@@ -34,63 +33,12 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
 
 
-def campaign_out(c: Campaign, lead_count: int = 0) -> CampaignOut:
-    return CampaignOut(
-        id=c.id,
-        name=c.name,
-        description=c.description,
-        created_at=c.created_at,
-        lead_count=lead_count,
-    )
-
-
-def lead_out(lead: Lead, created: bool | None = None) -> LeadOut:
-    return LeadOut(
-        id=lead.id,
-        campaign_id=lead.campaign_id,
-        website_url=lead.website_url,
-        contact_email=lead.contact_email,
-        contact_name=lead.contact_name,
-        status=lead.status,
-        consent_recorded_at=lead.consent_recorded_at,
-        created_at=lead.created_at,
-        created=created,
-    )
-
-
-def attempt_out(a: Attempt) -> AttemptOut:
-    return AttemptOut(
-        id=a.id,
-        campaign_id=a.campaign_id,
-        lead_id=a.lead_id,
-        status=a.status,
-        recipient_email=a.recipient_email,
-        sender_email=a.sender_email,
-        requested_sender_email=a.requested_sender_email,
-        subject=a.subject,
-        legal_basis=a.legal_basis,
-        region=a.region,
-        reason=a.reason,
-        message_id=a.message_id,
-        created_at=a.created_at,
-        sent_at=a.sent_at,
-        checks=[CheckOut(**c) for c in json.loads(a.checks or "[]")],
-    )
-
-
-async def owned_campaign(session: Session, user_id: int, campaign_id: int) -> Campaign:
-    campaign = await campaigns.get_campaign(session, user_id=user_id, campaign_id=campaign_id)
-    if campaign is None:
-        raise NotFound(f"campaign {campaign_id} not found")
-    return campaign
-
-
 @router.post("/campaigns", response_model=CampaignOut, status_code=201)
 async def create_campaign(body: CampaignCreate, user: CurrentUser, session: Session) -> CampaignOut:
     campaign = await campaigns.create_campaign(
         session, user_id=user.id, name=body.name, description=body.description
     )
-    return campaign_out(campaign)
+    return CampaignOut.from_row(campaign)
 
 
 @router.get("/campaigns", response_model=Page[CampaignOut])
@@ -102,7 +50,7 @@ async def list_campaigns(
     )
     counts = await campaigns.lead_counts(session, [c.id for c in rows])
     return Page(
-        items=[campaign_out(c, counts.get(c.id, 0)) for c in rows],
+        items=[CampaignOut.from_row(c, counts.get(c.id, 0)) for c in rows],
         total=total,
         limit=limit,
         offset=offset,
@@ -113,7 +61,7 @@ async def list_campaigns(
 async def get_campaign(campaign_id: Id, user: CurrentUser, session: Session) -> CampaignOut:
     campaign = await owned_campaign(session, user.id, campaign_id)
     counts = await campaigns.lead_counts(session, [campaign.id])
-    return campaign_out(campaign, counts.get(campaign.id, 0))
+    return CampaignOut.from_row(campaign, counts.get(campaign.id, 0))
 
 
 @router.delete("/campaigns/{campaign_id}", status_code=204)
@@ -135,7 +83,7 @@ async def add_lead(
     )
     if not created:
         response.status_code = 200
-    return lead_out(lead, created)
+    return LeadOut.from_row(lead, created)
 
 
 def _lead_input(body: LeadCreate) -> leads.LeadInput:
@@ -178,7 +126,7 @@ async def add_leads_bulk(
             added += 1
         else:
             skipped += 1
-        out.append(lead_out(lead, created))
+        out.append(LeadOut.from_row(lead, created))
     return BulkReport(added=added, skipped=skipped, failed=failed, leads=out)
 
 
@@ -200,7 +148,7 @@ async def list_leads(
         limit=limit,
         offset=offset,
     )
-    return Page(items=[lead_out(r) for r in rows], total=total, limit=limit, offset=offset)
+    return Page(items=[LeadOut.from_row(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
 @router.patch("/campaigns/{campaign_id}/leads/{lead_id}/status", response_model=LeadOut)
@@ -214,7 +162,7 @@ async def set_lead_status(
         raise NotFound(f"lead {lead_id} not found in campaign {campaign_id}")
     lead.status = body.status.value
     await session.flush()
-    return lead_out(lead)
+    return LeadOut.from_row(lead)
 
 
 @router.get("/campaigns/{campaign_id}/attempts", response_model=Page[AttemptOut])
@@ -235,7 +183,9 @@ async def list_attempts(
         limit=limit,
         offset=offset,
     )
-    return Page(items=[attempt_out(a) for a in rows], total=total, limit=limit, offset=offset)
+    return Page(
+        items=[AttemptOut.from_row(a) for a in rows], total=total, limit=limit, offset=offset
+    )
 
 
 @router.get("/attempts", response_model=Page[AttemptOut])
@@ -254,7 +204,9 @@ async def list_all_attempts(
         limit=limit,
         offset=offset,
     )
-    return Page(items=[attempt_out(a) for a in rows], total=total, limit=limit, offset=offset)
+    return Page(
+        items=[AttemptOut.from_row(a) for a in rows], total=total, limit=limit, offset=offset
+    )
 
 
 @router.get("/attempts/{attempt_id}", response_model=AttemptOut)
@@ -262,7 +214,7 @@ async def get_attempt(attempt_id: Id, user: CurrentUser, session: Session) -> At
     attempt = await attempts.get_attempt(session, user_id=user.id, attempt_id=attempt_id)
     if attempt is None:
         raise NotFound(f"attempt {attempt_id} not found")
-    return attempt_out(attempt)
+    return AttemptOut.from_row(attempt)
 
 
 class ResolveAttempt(Request):
@@ -281,4 +233,4 @@ async def resolve_attempt(
     attempt = await resolution.resolve_unknown(
         session, user_id=user.id, attempt_id=attempt_id, outcome=body.outcome, note=body.note
     )
-    return attempt_out(attempt)
+    return AttemptOut.from_row(attempt)

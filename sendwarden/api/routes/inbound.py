@@ -1,57 +1,24 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
 
 from sendwarden.api.deps import CurrentUser, Session, State
-from sendwarden.api.routes.campaigns import owned_campaign
-from sendwarden.api.schemas import Page, Request
+from sendwarden.api.schemas import Page, ReplyOut, Request
 from sendwarden.inbound.model import ReplyClass
 from sendwarden.services import replies
+from sendwarden.services.campaigns import owned_campaign
 from sendwarden.services.errors import NotFound
 from sendwarden.services.polling import poll_once
 from sendwarden.storage import inbound
-from sendwarden.storage.models import Reply
 
 router = APIRouter(tags=["inbound"])
 
 
-class ReplyOut(BaseModel):
-    id: int
-    attempt_id: int | None
-    campaign_id: int | None
-    lead_id: int | None
-    from_address: str | None
-    subject: str | None
-    text: str
-    classification: str
-    auto_classification: str
-    created_at: datetime
-    reclassified_at: datetime | None
-
-
 class Reclassify(Request):
     classification: ReplyClass
-
-
-def reply_out(r: Reply) -> ReplyOut:
-    return ReplyOut(
-        id=r.id,
-        attempt_id=r.attempt_id,
-        campaign_id=r.campaign_id,
-        lead_id=r.lead_id,
-        from_address=r.from_address,
-        subject=r.subject,
-        text=r.text,
-        classification=r.classification,
-        auto_classification=r.auto_classification,
-        created_at=r.created_at,
-        reclassified_at=r.reclassified_at,
-    )
 
 
 @router.post("/replies/poll")
@@ -73,7 +40,7 @@ async def list_replies(
     rows, total = await inbound.list_replies(
         session, user_id=user.id, campaign_id=campaign_id, limit=limit, offset=offset
     )
-    return Page(items=[reply_out(r) for r in rows], total=total, limit=limit, offset=offset)
+    return Page(items=[ReplyOut.from_row(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
 @router.patch("/replies/{reply_id}", response_model=ReplyOut)
@@ -88,4 +55,4 @@ async def reclassify_reply(
     if reply is None:
         raise NotFound(f"reply {reply_id} not found")
     await replies.reclassify(session, reply, body.classification, actor_id=user.id)
-    return reply_out(reply)
+    return ReplyOut.from_row(reply)

@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 
 from sendwarden.api.deps import CurrentUser, State
 from sendwarden.api.errors import GENERIC_500
-from sendwarden.api.routes.campaigns import attempt_out
 from sendwarden.api.schemas import AttemptOut, SendRequestIn
 from sendwarden.services.errors import Conflict, InvalidInput
 from sendwarden.services.send import SendRequest, SendResult
@@ -30,7 +29,7 @@ IdempotencyKey = Annotated[
 
 def _response(result: SendResult) -> JSONResponse:
     if result.outcome == "sent":
-        return JSONResponse(attempt_out(result.attempt).model_dump(mode="json"))
+        return JSONResponse(AttemptOut.from_row(result.attempt).model_dump(mode="json"))
     if result.outcome == "failed":
         return JSONResponse(status_code=500, content=GENERIC_500)
     checks = [
