@@ -47,11 +47,14 @@ async def current_user(
     key = credentials.credentials
     if len(key) > MAX_KEY_LENGTH or not key.isascii():
         raise _unauthorized("Invalid API key")
-    async with state.db.transaction() as session:
-        user = await users.authenticate(session, key)
-    if user is None:
+    async with state.db.read() as session:
+        found = await users.check_key(session, key)
+    if found is None:
         raise _unauthorized("Invalid or revoked API key")
-    return user
+    if found.touch_due:
+        async with state.db.transaction() as session:
+            await users.touch_key(session, found.key_id)
+    return found.user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -115,6 +115,39 @@ def checks_payload(decision: PolicyDecision) -> list[dict[str, Any]]:
     return [asdict(c) for c in decision.checks]
 
 
+def audit_record(
+    decision: PolicyDecision,
+    *,
+    user_id: int,
+    subject: str | None,
+    attempt_id: int | None,
+    event: str = "policy_check",
+    result: str | None = None,
+    reason: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> audit.AuditRecord:
+    """The audit entry of one policy check."""
+    return audit.AuditRecord(
+        event=event,
+        user_id=user_id,
+        lead_email=decision.recipient_email,
+        sender_email=decision.sender.effective,
+        requested_sender_email=decision.sender.requested,
+        subject=subject,
+        policy_result=result or ("approved" if decision.allowed else "blocked"),
+        reason=reason or decision.reason,
+        legal_basis=decision.legal_basis,
+        region=decision.region,
+        attempt_id=attempt_id,
+        details={
+            "checks": checks_payload(decision),
+            "sender_fell_back": decision.sender.fell_back,
+            "registrable_domain": decision.registrable_domain,
+            **(extra or {}),
+        },
+    )
+
+
 async def record(
     session: AsyncSession,
     decision: PolicyDecision,
@@ -130,23 +163,14 @@ async def record(
     """Audit one policy check (call last in the transaction: it serialises writers)."""
     await audit.append(
         session,
-        audit.AuditRecord(
-            event=event,
+        audit_record(
+            decision,
             user_id=user_id,
-            lead_email=decision.recipient_email,
-            sender_email=decision.sender.effective,
-            requested_sender_email=decision.sender.requested,
             subject=subject,
-            policy_result=result or ("approved" if decision.allowed else "blocked"),
-            reason=reason or decision.reason,
-            legal_basis=decision.legal_basis,
-            region=decision.region,
             attempt_id=attempt_id,
-            details={
-                "checks": checks_payload(decision),
-                "sender_fell_back": decision.sender.fell_back,
-                "registrable_domain": decision.registrable_domain,
-                **(extra or {}),
-            },
+            event=event,
+            result=result,
+            reason=reason,
+            extra=extra,
         ),
     )

@@ -26,7 +26,7 @@ async def resolve_unknown(
     if outcome == "sent":
         attempt.status = AttemptStatus.SENT.value
         attempt.sent_at = attempt.sent_at or utcnow()
-        await send_keys.mark_used(session, attempt_id=attempt.id)
+        await send_keys.mark_used(session, attempt_ids=[attempt.id])
         if attempt.lead_id is not None:
             lead = await session.get(Lead, attempt.lead_id)
             if lead is not None and lead.status == LeadStatus.DISCOVERED.value:

@@ -2,13 +2,74 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendwarden.storage.models import Attempt, AttemptStatus
+from sendwarden.storage.dialect import table_of
+from sendwarden.storage.models import Attempt, AttemptStatus, Lead, LeadStatus
 from sendwarden.storage.types import utcnow
+
+_ATTEMPTS = table_of(Attempt)
+_LEADS = table_of(Lead)
+# Built once: every send runs them (see storage.counters).
+_INSERT = insert(_ATTEMPTS).returning(_ATTEMPTS.c.id)
+_MARK_SENT = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+    .values(
+        status=AttemptStatus.SENT.value,
+        sent_at=bindparam("now"),
+        reason=bindparam("reason"),
+        updated_at=bindparam("now"),
+    )
+)
+_MARK_CONTACTED = (
+    update(_LEADS)
+    .where(_LEADS.c.id == bindparam("lead_id"), _LEADS.c.status == LeadStatus.DISCOVERED.value)
+    .values(status=LeadStatus.CONTACTED.value, updated_at=bindparam("now"))
+)
+
+
+async def insert_attempt(session: AsyncSession, values: dict[str, Any]) -> Attempt:
+    """Insert one attempt; returns a detached copy holding `values` and the new id."""
+    now = utcnow()
+    row = {"created_at": now, "updated_at": now, **values}
+    attempt_id = (await session.execute(_INSERT, row)).scalar_one()
+    return Attempt(id=attempt_id, **row)
+
+
+_MARK_BLOCKED = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+    .values(
+        status=AttemptStatus.BLOCKED.value,
+        reason=bindparam("reason"),
+        message_id=None,
+        updated_at=bindparam("now"),
+    )
+)
+
+
+async def mark_blocked(session: AsyncSession, *, attempt_id: int, reason: str) -> None:
+    """A `sending` attempt whose reservation was refused: blocked after all, nothing sent."""
+    params = {"attempt_id": attempt_id, "reason": reason, "now": utcnow()}
+    await session.execute(_MARK_BLOCKED, params)
+
+
+async def mark_delivered(
+    session: AsyncSession, attempts: Sequence[Attempt], *, reason: str, now: datetime
+) -> None:
+    """Attempts accepted by SMTP become `sent`, their leads `contacted` (two statements)."""
+    await session.execute(
+        _MARK_SENT, [{"attempt_id": a.id, "now": now, "reason": reason} for a in attempts]
+    )
+    leads = [{"lead_id": a.lead_id, "now": now} for a in attempts if a.lead_id is not None]
+    if leads:
+        await session.execute(_MARK_CONTACTED, leads)
 
 
 async def get_attempt(session: AsyncSession, *, user_id: int, attempt_id: int) -> Attempt | None:

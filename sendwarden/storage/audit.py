@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sendwarden.storage.dialect import table_of
 from sendwarden.storage.models import AuditEntry, AuditHead
 from sendwarden.storage.types import utcnow
 
@@ -43,63 +44,85 @@ class AuditRecord:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _digest(entry: AuditEntry) -> str:
-    payload = {
-        "seq": entry.seq,
-        "created_at": entry.created_at.isoformat(timespec="microseconds"),
-        "event": entry.event,
-        "user_id": entry.user_id,
-        "lead_email": entry.lead_email,
-        "sender_email": entry.sender_email,
-        "requested_sender_email": entry.requested_sender_email,
-        "subject": entry.subject,
-        "policy_result": entry.policy_result,
-        "reason": entry.reason,
-        "legal_basis": entry.legal_basis,
-        "region": entry.region,
-        "attempt_id": entry.attempt_id,
-        "details": entry.details,
-        "prev_hash": entry.prev_hash,
-    }
+_HASHED_FIELDS = (
+    "seq",
+    "created_at",
+    "event",
+    "user_id",
+    "lead_email",
+    "sender_email",
+    "requested_sender_email",
+    "subject",
+    "policy_result",
+    "reason",
+    "legal_basis",
+    "region",
+    "attempt_id",
+    "details",
+    "prev_hash",
+)
+
+
+def _digest_of(fields: Mapping[str, Any]) -> str:
+    payload = {name: fields[name] for name in _HASHED_FIELDS}
+    payload["created_at"] = fields["created_at"].isoformat(timespec="microseconds")
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def append(session: AsyncSession, record: AuditRecord) -> AuditEntry:
-    head = (
-        await session.execute(
-            update(AuditHead)
-            .where(AuditHead.id == HEAD_ID)
-            .values(last_seq=AuditHead.last_seq + 1)
-            .returning(AuditHead.last_seq, AuditHead.last_hash)
-        )
-    ).one()
-    seq, prev_hash = int(head[0]), str(head[1])
-    entry = AuditEntry(
-        seq=seq,
-        created_at=utcnow(),
-        event=record.event,
-        user_id=record.user_id,
-        lead_email=record.lead_email,
-        sender_email=record.sender_email,
-        requested_sender_email=record.requested_sender_email,
-        subject=record.subject,
-        policy_result=record.policy_result,
-        reason=record.reason,
-        legal_basis=record.legal_basis,
-        region=record.region,
-        attempt_id=record.attempt_id,
-        details=json.dumps(record.details, sort_keys=True, ensure_ascii=False, default=str),
-        prev_hash=prev_hash,
-        entry_hash="",
-    )
-    entry.entry_hash = _digest(entry)
-    session.add(entry)
-    await session.flush()
-    await session.execute(
-        update(AuditHead).where(AuditHead.id == HEAD_ID).values(last_hash=entry.entry_hash)
-    )
-    return entry
+def _digest(entry: AuditEntry) -> str:
+    return _digest_of({name: getattr(entry, name) for name in _HASHED_FIELDS})
+
+
+_ENTRIES = table_of(AuditEntry)
+_HEADS = table_of(AuditHead)
+# Built once: every send appends (see storage.counters).
+_ADVANCE_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.id == HEAD_ID)
+    .values(last_seq=_HEADS.c.last_seq + bindparam("count"))
+    .returning(_HEADS.c.last_seq, _HEADS.c.last_hash)
+)
+_SET_HEAD_HASH = update(_HEADS).where(_HEADS.c.id == HEAD_ID).values(last_hash=bindparam("tip"))
+_INSERT_ENTRY = insert(_ENTRIES)
+
+
+async def append(session: AsyncSession, record: AuditRecord) -> None:
+    await append_many(session, [record])
+
+
+async def append_many(session: AsyncSession, records: Sequence[AuditRecord]) -> None:
+    """Append `records` in order with three statements, however many there are."""
+    if not records:
+        return
+    head = (await session.execute(_ADVANCE_HEAD, {"count": len(records)})).one()
+    seq = int(head[0]) - len(records)
+    prev_hash = str(head[1])
+    now = utcnow()
+    rows = []
+    for record in records:
+        seq += 1
+        row: dict[str, Any] = {
+            "seq": seq,
+            "created_at": now,
+            "event": record.event,
+            "user_id": record.user_id,
+            "lead_email": record.lead_email,
+            "sender_email": record.sender_email,
+            "requested_sender_email": record.requested_sender_email,
+            "subject": record.subject,
+            "policy_result": record.policy_result,
+            "reason": record.reason,
+            "legal_basis": record.legal_basis,
+            "region": record.region,
+            "attempt_id": record.attempt_id,
+            "details": json.dumps(record.details, sort_keys=True, ensure_ascii=False, default=str),
+            "prev_hash": prev_hash,
+        }
+        row["entry_hash"] = prev_hash = _digest_of(row)
+        rows.append(row)
+    await session.execute(_INSERT_ENTRY, rows)
+    await session.execute(_SET_HEAD_HASH, {"tip": prev_hash})
 
 
 @dataclass(frozen=True)

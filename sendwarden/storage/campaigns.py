@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sendwarden.storage.dialect import table_of
 from sendwarden.storage.models import Campaign, Lead
 
 
@@ -81,6 +85,35 @@ async def add_lead(session: AsyncSession, lead: Lead) -> tuple[Lead, bool]:
         assert existing is not None
         return existing, False
     return lead, True
+
+
+@dataclass(frozen=True)
+class LeadContact:
+    """What a send needs to know about its lead."""
+
+    id: int
+    campaign_id: int
+    contact_email: str | None
+    consent_recorded_at: datetime | None
+
+
+_LEADS = table_of(Lead)
+# Built once: every send runs it (see storage.counters).
+_LEAD_CONTACT = select(
+    _LEADS.c.id, _LEADS.c.campaign_id, _LEADS.c.contact_email, _LEADS.c.consent_recorded_at
+).where(
+    _LEADS.c.id == bindparam("lead_id"),
+    _LEADS.c.campaign_id == bindparam("campaign_id"),
+    _LEADS.c.user_id == bindparam("user_id"),
+)
+
+
+async def lead_contact(
+    session: AsyncSession, *, user_id: int, campaign_id: int, lead_id: int
+) -> LeadContact | None:
+    params = {"user_id": user_id, "campaign_id": campaign_id, "lead_id": lead_id}
+    row = (await session.execute(_LEAD_CONTACT, params)).first()
+    return LeadContact(*row) if row is not None else None
 
 
 async def get_lead(

@@ -12,14 +12,14 @@ overshoot the cap; on SQLite the write lock taken at BEGIN serialises them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendwarden.storage.dialect import dialect_name
+from sendwarden.storage.dialect import dialect_name, table_of
 from sendwarden.storage.models import DailyCounter
 
 Scope = Literal["user", "domain"]
@@ -34,22 +34,48 @@ class Reservation:
     domain_count: int
 
 
+# Built once: the hot path executes these on every send, and building SQLAlchemy
+# expressions per call cost more than running them.
+_COUNTERS = table_of(DailyCounter)
+_KEY = ("user_id", "scope", "scope_key", "day")
+
+
+def _increment(insert: Any) -> Any:
+    stmt = insert(_COUNTERS).values(
+        user_id=bindparam("user_id"),
+        scope=bindparam("scope"),
+        scope_key=bindparam("scope_key"),
+        day=bindparam("day"),
+        count=1,
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=list(_KEY),
+        set_={"count": _COUNTERS.c.count + 1},
+        where=_COUNTERS.c.count < bindparam("cap"),
+    ).returning(_COUNTERS.c.count)
+
+
+_INCREMENT = {"postgresql": _increment(pg_insert), "sqlite": _increment(sqlite_insert)}
+_READ = select(_COUNTERS.c.count).where(*(_COUNTERS.c[k] == bindparam(k) for k in _KEY))
+_READ_PAIR = select(_COUNTERS.c.scope, _COUNTERS.c.count).where(
+    _COUNTERS.c.user_id == bindparam("user_id"),
+    _COUNTERS.c.day == bindparam("day"),
+    or_(
+        (_COUNTERS.c.scope == "user") & (_COUNTERS.c.scope_key == USER_SCOPE_KEY),
+        (_COUNTERS.c.scope == "domain") & (_COUNTERS.c.scope_key == bindparam("domain")),
+    ),
+)
+
+
 async def try_increment(
     session: AsyncSession, *, user_id: int, scope: Scope, key: str, day: str, cap: int
 ) -> int | None:
     """Increment one counter if it is below `cap`; return the new count, or None if full."""
     if cap <= 0:
         return None
-    insert = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
-    stmt = insert(DailyCounter).values(
-        user_id=user_id, scope=scope, scope_key=key, day=day, count=1
-    )
-    upsert = stmt.on_conflict_do_update(
-        index_elements=["user_id", "scope", "scope_key", "day"],
-        set_={"count": DailyCounter.count + 1},
-        where=DailyCounter.count < cap,
-    ).returning(DailyCounter.count)
-    return (await session.execute(upsert)).scalar_one_or_none()
+    params = {"user_id": user_id, "scope": scope, "scope_key": key, "day": day, "cap": cap}
+    result = await session.execute(_INCREMENT[dialect_name(session)], params)
+    return result.scalar_one_or_none()
 
 
 async def reserve_slots(
@@ -72,28 +98,13 @@ async def reserve_slots(
 
 
 async def read(session: AsyncSession, user_id: int, scope: Scope, key: str, day: str) -> int:
-    count = await session.scalar(
-        select(DailyCounter.count).where(
-            DailyCounter.user_id == user_id,
-            DailyCounter.scope == scope,
-            DailyCounter.scope_key == key,
-            DailyCounter.day == day,
-        )
-    )
+    params = {"user_id": user_id, "scope": scope, "scope_key": key, "day": day}
+    count = (await session.execute(_READ, params)).scalar_one_or_none()
     return int(count or 0)
 
 
 async def read_pair(session: AsyncSession, user_id: int, domain: str, day: str) -> tuple[int, int]:
     """Today's user count and domain count in one query (policy reads them on every send)."""
-    rows = await session.execute(
-        select(DailyCounter.scope, DailyCounter.count).where(
-            DailyCounter.user_id == user_id,
-            DailyCounter.day == day,
-            or_(
-                (DailyCounter.scope == "user") & (DailyCounter.scope_key == USER_SCOPE_KEY),
-                (DailyCounter.scope == "domain") & (DailyCounter.scope_key == domain),
-            ),
-        )
-    )
+    rows = await session.execute(_READ_PAIR, {"user_id": user_id, "day": day, "domain": domain})
     counts = {scope: int(count) for scope, count in rows.all()}
     return counts.get("user", 0), counts.get("domain", 0)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY_OPTION = "sendwarden_read_only"
 
 
 def is_sqlite(url: str) -> bool:
@@ -54,7 +55,9 @@ def _make_sqlite_transactions_immediate(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only transactions (Database.read) take a snapshot, not the write lock.
+        read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class TaskReentrantLock:
@@ -112,6 +115,25 @@ class Database:
             return
         async with self._queue.hold(), self.sessionmaker() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that must only read.
+
+        On SQLite it neither takes the write lock nor queues behind writers:
+        in WAL mode a reader sees the last commit while a writer works.
+        """
+        if self._queue is None:
+            async with self.transaction() as session:
+                yield session
+            return
+        async with self.engine.connect() as connection:
+            await connection.execution_options(**{READ_ONLY_OPTION: True})
+            async with (
+                AsyncSession(bind=connection, expire_on_commit=False) as session,
+                session.begin(),
+            ):
+                yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -2,28 +2,69 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendwarden.storage.dialect import dialect_name
+from sendwarden.storage.dialect import dialect_name, table_of
 from sendwarden.storage.models import SendKey, SendKeyState
 from sendwarden.storage.types import utcnow
 
 KEY_LIFETIME = timedelta(hours=24)
 
 
+_KEYS = table_of(SendKey)
+
+
+def _reserve(insert: Any) -> Any:
+    stmt = insert(_KEYS).values(
+        user_id=bindparam("user_id"),
+        key_hash=bindparam("key_hash"),
+        state=SendKeyState.IN_FLIGHT.value,
+        attempt_id=bindparam("attempt_id"),
+        created_at=bindparam("now"),
+        used_at=None,
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["user_id", "key_hash"],
+        set_={
+            "state": SendKeyState.IN_FLIGHT.value,
+            "attempt_id": bindparam("attempt_id"),
+            "created_at": bindparam("now"),
+            "used_at": None,
+        },
+        where=(_KEYS.c.state == SendKeyState.USED.value)
+        & (_KEYS.c.used_at <= bindparam("expired_before")),
+    ).returning(_KEYS.c.id)
+
+
+# Built once: these run on every send (see storage.counters).
+_RESERVE = {"postgresql": _reserve(pg_insert), "sqlite": _reserve(sqlite_insert)}
+_STATE = select(_KEYS.c.state, _KEYS.c.used_at).where(
+    _KEYS.c.user_id == bindparam("user_id"), _KEYS.c.key_hash == bindparam("key_hash")
+)
+# Not named "attempt_id": an UPDATE reserves its columns' names for SET values.
+_IN_FLIGHT_OF_ATTEMPT = (_KEYS.c.attempt_id == bindparam("of_attempt")) & (
+    _KEYS.c.state == SendKeyState.IN_FLIGHT.value
+)
+_MARK_USED = (
+    update(_KEYS)
+    .where(_IN_FLIGHT_OF_ATTEMPT)
+    .values(state=SendKeyState.USED.value, used_at=bindparam("now"))
+)
+_RELEASE = delete(_KEYS).where(_IN_FLIGHT_OF_ATTEMPT)
+
+
 async def duplicate_state(
     session: AsyncSession, user_id: int, key_hash: str, now: datetime | None = None
 ) -> Literal["sent", "in_flight"] | None:
     now = now or utcnow()
-    row = await session.scalar(
-        select(SendKey).where(SendKey.user_id == user_id, SendKey.key_hash == key_hash)
-    )
+    row = (await session.execute(_STATE, {"user_id": user_id, "key_hash": key_hash})).first()
     if row is None:
         return None
     if row.state == SendKeyState.IN_FLIGHT:
@@ -38,39 +79,24 @@ async def try_reserve(
 ) -> bool:
     """Take the key for this attempt unless it is in flight or was used within 24 h."""
     now = utcnow()
-    insert = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
-    stmt = insert(SendKey).values(
-        user_id=user_id,
-        key_hash=key_hash,
-        state=SendKeyState.IN_FLIGHT.value,
-        attempt_id=attempt_id,
-        created_at=now,
-        used_at=None,
-    )
-    upsert = stmt.on_conflict_do_update(
-        index_elements=["user_id", "key_hash"],
-        set_={
-            "state": SendKeyState.IN_FLIGHT.value,
-            "attempt_id": attempt_id,
-            "created_at": now,
-            "used_at": None,
-        },
-        where=(SendKey.state == SendKeyState.USED.value) & (SendKey.used_at <= now - KEY_LIFETIME),
-    ).returning(SendKey.id)
-    return (await session.execute(upsert)).scalar_one_or_none() is not None
+    params = {
+        "user_id": user_id,
+        "key_hash": key_hash,
+        "attempt_id": attempt_id,
+        "now": now,
+        "expired_before": now - KEY_LIFETIME,
+    }
+    result = await session.execute(_RESERVE[dialect_name(session)], params)
+    return result.scalar_one_or_none() is not None
 
 
-async def mark_used(session: AsyncSession, *, attempt_id: int) -> None:
-    await session.execute(
-        update(SendKey)
-        .where(SendKey.attempt_id == attempt_id, SendKey.state == SendKeyState.IN_FLIGHT.value)
-        .values(state=SendKeyState.USED.value, used_at=utcnow())
-    )
+async def mark_used(session: AsyncSession, *, attempt_ids: Sequence[int]) -> None:
+    """Mark the in-flight keys of these delivered attempts as used (one statement)."""
+    if not attempt_ids:
+        return
+    now = utcnow()
+    await session.execute(_MARK_USED, [{"of_attempt": a, "now": now} for a in attempt_ids])
 
 
 async def release(session: AsyncSession, *, attempt_id: int) -> None:
-    await session.execute(
-        delete(SendKey).where(
-            SendKey.attempt_id == attempt_id, SendKey.state == SendKeyState.IN_FLIGHT.value
-        )
-    )
+    await session.execute(_RELEASE, {"of_attempt": attempt_id})

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sendwarden.storage.dialect import table_of
 from sendwarden.storage.models import Suppression, SuppressionKind
 
 
@@ -54,22 +55,42 @@ async def add(session: AsyncSession, entry: NewSuppression) -> tuple[Suppression
     return row, True
 
 
+@dataclass(frozen=True)
+class Match:
+    """The fields of a suppression entry that explain a block."""
+
+    user_id: int | None
+    kind: str
+    value: str
+    reason: str | None
+
+
+_SUPPRESSIONS = table_of(Suppression)
+# Built once: every send runs it (see storage.counters).
+_MATCHING = (
+    select(
+        _SUPPRESSIONS.c.user_id, _SUPPRESSIONS.c.kind, _SUPPRESSIONS.c.value, _SUPPRESSIONS.c.reason
+    )
+    .where(
+        or_(_SUPPRESSIONS.c.user_id == bindparam("user_id"), _SUPPRESSIONS.c.user_id.is_(None)),
+        or_(
+            (_SUPPRESSIONS.c.kind == SuppressionKind.EMAIL.value)
+            & (_SUPPRESSIONS.c.value == bindparam("address")),
+            (_SUPPRESSIONS.c.kind == SuppressionKind.DOMAIN.value)
+            & _SUPPRESSIONS.c.value.in_(bindparam("domains", expanding=True)),
+        ),
+    )
+    .order_by(_SUPPRESSIONS.c.id)
+)
+
+
 async def matching(
     session: AsyncSession, *, user_id: int, address: str, domains: Sequence[str]
-) -> list[Suppression]:
+) -> list[Match]:
     """Entries blocking `address` for `user_id`: the address or one of `domains`, own or global."""
-    conditions = [
-        (Suppression.kind == SuppressionKind.EMAIL.value) & (Suppression.value == address)
-    ]
-    if domains:
-        conditions.append(
-            (Suppression.kind == SuppressionKind.DOMAIN.value) & Suppression.value.in_(domains)
-        )
-    query = select(Suppression).where(
-        or_(Suppression.user_id == user_id, Suppression.user_id.is_(None)), or_(*conditions)
-    )
+    params = {"user_id": user_id, "address": address, "domains": list(domains)}
+    rows = [Match(*row) for row in (await session.execute(_MATCHING, params)).all()]
     # Own entries first, then address before domain, for a stable explanation.
-    rows = (await session.scalars(query.order_by(Suppression.id))).all()
     return sorted(rows, key=lambda r: (r.user_id is None, r.kind != SuppressionKind.EMAIL.value))
 
 

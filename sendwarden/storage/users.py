@@ -13,9 +13,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sendwarden.storage.dialect import table_of
 from sendwarden.storage.models import ApiKey, User
 from sendwarden.storage.types import utcnow
 
@@ -73,21 +74,63 @@ async def issue_key(session: AsyncSession, user: User, name: str) -> IssuedKey:
     return IssuedKey(key, plaintext)
 
 
-async def authenticate(session: AsyncSession, plaintext: str) -> User | None:
+_KEYS = table_of(ApiKey)
+_USERS = table_of(User)
+# Built once: every authenticated request runs it (see storage.counters).
+_KEY_AND_USER = (
+    select(
+        _KEYS.c.id.label("key_id"),
+        _KEYS.c.key_hash,
+        _KEYS.c.revoked_at,
+        _KEYS.c.last_used_at,
+        _USERS.c.id,
+        _USERS.c.name,
+        _USERS.c.is_admin,
+        _USERS.c.created_at,
+    )
+    .join_from(_KEYS, _USERS, _KEYS.c.user_id == _USERS.c.id)
+    .where(_KEYS.c.prefix == bindparam("prefix"))
+)
+_TOUCH = (
+    update(_KEYS).where(_KEYS.c.id == bindparam("key_id")).values(last_used_at=bindparam("now"))
+)
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    user: User  # detached: read-only, for its id and flags
+    key_id: int
+    touch_due: bool  # last_used_at is older than LAST_USED_RESOLUTION
+
+
+async def check_key(session: AsyncSession, plaintext: str) -> Authenticated | None:
+    """Look the key up without writing anything (safe in a read-only transaction)."""
     prefix = _split(plaintext)
     candidate_hash = hash_key(plaintext)
-    key = None
+    row = None
     if prefix is not None:
-        key = await session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+        row = (await session.execute(_KEY_AND_USER, {"prefix": prefix})).first()
     # Compare even when nothing was found so that timing does not reveal prefixes.
-    stored = key.key_hash if key is not None else "0" * 64
-    if not hmac.compare_digest(stored, candidate_hash) or key is None or key.revoked_at:
+    stored = row.key_hash if row is not None else "0" * 64
+    if not hmac.compare_digest(stored, candidate_hash) or row is None or row.revoked_at:
         return None
-    now = utcnow()
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        # Recorded coarsely: a write on every request would serialise a key's requests.
-        await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
-    return await session.get(User, key.user_id)
+    user = User(id=row.id, name=row.name, is_admin=row.is_admin, created_at=row.created_at)
+    touch_due = row.last_used_at is None or utcnow() - row.last_used_at > LAST_USED_RESOLUTION
+    return Authenticated(user, row.key_id, touch_due)
+
+
+async def touch_key(session: AsyncSession, key_id: int) -> None:
+    """Record that the key was used. Coarse: a write on every request would serialise them."""
+    await session.execute(_TOUCH, {"key_id": key_id, "now": utcnow()})
+
+
+async def authenticate(session: AsyncSession, plaintext: str) -> User | None:
+    found = await check_key(session, plaintext)
+    if found is None:
+        return None
+    if found.touch_due:
+        await touch_key(session, found.key_id)
+    return found.user
 
 
 async def list_keys(session: AsyncSession, user_id: int | None = None) -> list[ApiKey]:
