@@ -10,7 +10,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.api.state import AppState
-from sendwarden.storage import users
 from sendwarden.storage.models import User
 
 bearer = HTTPBearer(auto_error=False, description="API key created with `sendwarden keys create`")
@@ -47,13 +46,11 @@ async def current_user(
     key = credentials.credentials
     if len(key) > MAX_KEY_LENGTH or not key.isascii():
         raise _unauthorized("Invalid API key")
-    async with state.db.read() as session:
-        found = await users.check_key(session, key)
+    found = await state.keys.check(key)
     if found is None:
         raise _unauthorized("Invalid or revoked API key")
     if found.touch_due:
-        async with state.db.transaction() as session:
-            await users.touch_key(session, found.key_id)
+        await state.keys.touch(found.key_id)
     return found.user
 
 

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from sendwarden.config import Settings
+from sendwarden.services.auth import KeyChecker
 from sendwarden.services.context import PolicySettings
 from sendwarden.services.runtime import build_pipeline, load_secret
 from sendwarden.services.send import SendPipeline
@@ -22,6 +23,10 @@ class AppState:
     _pipeline: SendPipeline | None = None
     _secret: bytes | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    keys: KeyChecker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = KeyChecker(self.db)
 
     async def secret(self) -> bytes:
         if self._secret is None:

@@ -20,10 +20,12 @@ from sendwarden.policy.rules import (
     PolicyInputs,
     SuppressionHit,
     evaluate,
+    refused,
 )
 from sendwarden.policy.sender import SenderDecision, resolve_sender
 
 __all__ = [
+    "refused",
     "Check",
     "CheckName",
     "Duplicate",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from sendwarden.policy.addresses import domain_of, normalize_email, registrable_domain
@@ -173,3 +173,15 @@ def evaluate(inputs: PolicyInputs) -> PolicyDecision:
         domain_count=inputs.domain_count,
         domain_cap=inputs.domain_cap,
     )
+
+
+def refused(decision: PolicyDecision, rule: CheckName, detail: str) -> PolicyDecision:
+    """An allowed decision whose reservation lost a race: `rule` fails after all.
+
+    The policy reads are advisory (another request may reserve in between);
+    the atomic reservation is the final word, and the explanation must agree.
+    """
+    checks = tuple(
+        Check(rule, False, detail) if check.name == rule else check for check in decision.checks
+    )
+    return replace(decision, allowed=False, reason=detail, checks=checks)

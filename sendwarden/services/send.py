@@ -3,8 +3,7 @@
 Transactions are kept short and never span SMTP:
   1. one transaction decides: policy reads, then either a `blocked` attempt,
      or a `sending` attempt together with both cap slots and the idempotency
-     key (all or nothing, through a savepoint), its Message-ID and the audit
-     entry;
+     key (all or nothing), its Message-ID and the audit entry;
   2. SMTP runs with no transaction open;
   3. one transaction records the outcome.
 A crash between 1 and 3 leaves the attempt `sending` with its key reserved;
@@ -34,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sendwarden.config import Settings
 from sendwarden.observability import metrics
 from sendwarden.observability.logging import get_logger
-from sendwarden.policy import PolicyDecision, counter_day
+from sendwarden.policy import PolicyDecision, counter_day, refused
+from sendwarden.policy.rules import CheckName
 from sendwarden.policy.unsubscribe_token import make_unsubscribe_token
 from sendwarden.services import policy_check
 from sendwarden.services.context import PolicySettings
@@ -93,6 +93,20 @@ class SendResult:
     attempt: Attempt
     decision: PolicyDecision
     error: DeliveryError | None = None
+
+
+@dataclass
+class _Plan:
+    """One request of a decision batch, from its policy reads to its audit entry."""
+
+    index: int  # position in the batch
+    user_id: int
+    request: SendRequest
+    lead: LeadContact
+    decision: PolicyDecision
+    now: datetime
+    attempt: Attempt | None = None
+    entry: audit.AuditRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -176,19 +190,21 @@ class SendPipeline:
         outcomes: list[_Prepared | BaseException] = []
         try:
             async with self.db.transaction() as session:
-                entries: list[audit.AuditRecord] = []
                 decided: dict[int, _Prepared | BaseException] = {}
+                plans: list[_Plan] = []
+                # Reads and inserts first, reservations last: on PostgreSQL the
+                # reservations lock the user's counter row until commit, and
+                # every other batch (on any worker) waits for it.
                 for index in sorted(range(len(items)), key=lambda i: items[i][0]):
-                    user_id, request = items[index]
                     try:
-                        lead, decision, now = await self._read(session, user_id, request)
+                        plans.append(await self._read(session, index, *items[index]))
                     except ServiceError as exc:  # raised before this request wrote anything
                         decided[index] = exc
-                        continue
-                    decided[index] = await self._write(
-                        session, user_id, request, lead, decision, now, entries
-                    )
-                await audit.append_many(session, entries)
+                for plan in plans:
+                    plan.attempt = await self._insert_attempt(session, plan)
+                for plan in plans:
+                    decided[plan.index] = await self._reserve(session, plan)
+                await audit.append_many(session, [plan.entry for plan in plans if plan.entry])
             outcomes = [decided[i] for i in range(len(items))]
         except Exception:
             if len(items) == 1:
@@ -205,8 +221,8 @@ class SendPipeline:
             return exc
 
     async def _read(
-        self, session: AsyncSession, user_id: int, request: SendRequest
-    ) -> tuple[LeadContact, PolicyDecision, datetime]:
+        self, session: AsyncSession, index: int, user_id: int, request: SendRequest
+    ) -> _Plan:
         """The lead and the policy decision; raises ServiceError, and writes nothing."""
         lead = await campaigns.lead_contact(
             session, user_id=user_id, campaign_id=request.campaign_id, lead_id=request.lead_id
@@ -226,85 +242,72 @@ class SendPipeline:
             settings=self.policy,
             now=now,
         )
-        return lead, decision, now
+        return _Plan(index, user_id, request, lead, decision, now)
 
-    async def _write(
-        self,
-        session: AsyncSession,
-        user_id: int,
-        request: SendRequest,
-        lead: LeadContact,
-        decision: PolicyDecision,
-        now: datetime,
-        entries: list[audit.AuditRecord],
-    ) -> _Prepared:
-        """Record the decision: a blocked attempt, or a reserved `sending` one."""
-        values = _attempt_values(user_id, lead, request, decision, self.settings)
+    async def _insert_attempt(self, session: AsyncSession, plan: _Plan) -> Attempt:
+        """The attempt row: `blocked` by policy, or `sending` with its Message-ID."""
+        values = _attempt_values(plan, self.settings)
+        if plan.decision.allowed:
+            values["status"] = AttemptStatus.SENDING.value
+            values["message_id"] = make_message_id(plan.decision.sender.effective)
+        else:
+            values["status"] = AttemptStatus.BLOCKED.value
+            values["message_id"] = None
+        return await attempts.insert_attempt(session, values)
+
+    async def _reserve(self, session: AsyncSession, plan: _Plan) -> _Prepared:
+        """Reserve both cap slots and the idempotency key (all or none), or explain the block.
+
+        The policy reads were advisory: they may predate an earlier request of
+        the same batch, or another worker's commit. The conditional upserts
+        here decide, and a lost race becomes a block like any other.
+        """
+        attempt, decision, request = plan.attempt, plan.decision, plan.request
+        assert attempt is not None
         if not decision.allowed:
             rule = decision.blocked_by or "unknown"
             in_flight = (
                 rule == "idempotency"
-                and await send_keys.duplicate_state(session, user_id, decision.idempotency_key)
+                and await send_keys.duplicate_state(session, plan.user_id, decision.idempotency_key)
                 == "in_flight"
             )
-            attempt = await attempts.insert_attempt(
-                session, {**values, "status": AttemptStatus.BLOCKED.value, "message_id": None}
-            )
-            entries.append(_blocked_entry(attempt, decision, request, decision.reason, rule))
-            return _Prepared(
-                attempt, decision, False, "in_flight" if in_flight else "blocked", rule
-            )
-
-        message_id = make_message_id(decision.sender.effective)
-        attempt = await attempts.insert_attempt(
+            plan.entry = _blocked_entry(attempt, decision, request, decision.reason, rule)
+            outcome: Outcome = "in_flight" if in_flight else "blocked"
+            return _Prepared(attempt, decision, False, outcome, rule)
+        day = counter_day(plan.now, self.policy.timezone).isoformat()
+        # All or nothing without a savepoint (two more statements per send, inside
+        # the lock): each refused step gives back what the earlier ones took.
+        reservation = await counters.reserve_slots(
             session,
-            {**values, "status": AttemptStatus.SENDING.value, "message_id": message_id},
+            user_id=plan.user_id,
+            domain=decision.registrable_domain,
+            day=day,
+            user_cap=self.policy.user_cap,
+            domain_cap=self.policy.domain_cap,
         )
-        day = counter_day(now, self.policy.timezone).isoformat()
-        try:
-            async with session.begin_nested():  # both slots and the key, or none
-                reservation = await counters.reserve_slots(
-                    session,
-                    user_id=user_id,
-                    domain=decision.registrable_domain,
-                    day=day,
-                    user_cap=self.policy.user_cap,
-                    domain_cap=self.policy.domain_cap,
-                )
-                if not reservation.ok:
-                    raise _Refused(
-                        "daily_user_cap" if reservation.blocked_by == "user" else "daily_domain_cap"
-                    )
-                if not await send_keys.try_reserve(
-                    session,
-                    user_id=user_id,
-                    key_hash=decision.idempotency_key,
-                    attempt_id=attempt.id,
-                ):
-                    raise _Refused("idempotency")
-        except _Refused as refused:
-            return await self._refused(session, attempt, decision, request, refused.rule, entries)
-        entries.append(
-            policy_check.audit_record(
-                decision,
-                user_id=user_id,
-                subject=request.subject,
-                attempt_id=attempt.id,
-                extra={"message_id": message_id},
+        if not reservation.ok:
+            rule = "daily_user_cap" if reservation.blocked_by == "user" else "daily_domain_cap"
+            return await self._refused(session, plan, rule)
+        if not await send_keys.try_reserve(
+            session, user_id=plan.user_id, key_hash=decision.idempotency_key, attempt_id=attempt.id
+        ):
+            await counters.release_slots(
+                session, user_id=plan.user_id, domain=decision.registrable_domain, day=day
             )
+            return await self._refused(session, plan, "idempotency")
+        plan.entry = policy_check.audit_record(
+            decision,
+            user_id=plan.user_id,
+            subject=request.subject,
+            attempt_id=attempt.id,
+            extra={"message_id": attempt.message_id},
         )
         return _Prepared(attempt, decision, reserved=True)
 
-    async def _refused(
-        self,
-        session: AsyncSession,
-        attempt: Attempt,
-        decision: PolicyDecision,
-        request: SendRequest,
-        rule: str,
-        entries: list[audit.AuditRecord],
-    ) -> _Prepared:
+    async def _refused(self, session: AsyncSession, plan: _Plan, rule: CheckName) -> _Prepared:
         """A reservation lost a race that the policy reads could not see."""
+        attempt, decision = plan.attempt, plan.decision
+        assert attempt is not None
         in_flight = False
         if rule == "idempotency":
             state = await send_keys.duplicate_state(
@@ -325,11 +328,12 @@ class SendPipeline:
                 f"Daily limit for recipient domain {decision.registrable_domain} reached:"
                 f" {cap}/{cap} today"
             )
-        await attempts.mark_blocked(session, attempt_id=attempt.id, reason=reason)
+        plan.decision = decision = refused(decision, rule, reason)
+        checks = json.dumps(policy_check.checks_payload(decision))
+        await attempts.mark_blocked(session, attempt_id=attempt.id, reason=reason, checks=checks)
         attempt.status = AttemptStatus.BLOCKED.value
-        attempt.reason = reason
-        attempt.message_id = None
-        entries.append(_blocked_entry(attempt, decision, request, reason, rule))
+        attempt.reason, attempt.checks, attempt.message_id = reason, checks, None
+        plan.entry = _blocked_entry(attempt, decision, plan.request, reason, rule)
         return _Prepared(attempt, decision, False, "in_flight" if in_flight else "blocked", rule)
 
     def _check_headers(self, request: SendRequest) -> None:
@@ -445,34 +449,23 @@ def _outcome_recording(attempt_id: int, *, delivered: bool) -> Iterator[None]:
         ) from exc
 
 
-class _Refused(Exception):
-    def __init__(self, rule: str) -> None:
-        super().__init__(rule)
-        self.rule = rule
-
-
 class RejectionHook(Protocol):
     async def __call__(
         self, session: AsyncSession, attempt: Attempt, error: DeliveryError
     ) -> None: ...
 
 
-def _attempt_values(
-    user_id: int,
-    lead: LeadContact,
-    request: SendRequest,
-    decision: PolicyDecision,
-    settings: Settings,
-) -> dict[str, Any]:
+def _attempt_values(plan: _Plan, settings: Settings) -> dict[str, Any]:
+    decision, lead = plan.decision, plan.lead
     return {
-        "user_id": user_id,
+        "user_id": plan.user_id,
         "campaign_id": lead.campaign_id,
         "lead_id": lead.id,
         "recipient_email": decision.recipient_email,
         "recipient_domain": decision.registrable_domain,
         "sender_email": decision.sender.effective,
         "requested_sender_email": decision.sender.requested,
-        "subject": request.subject,
+        "subject": plan.request.subject,
         "legal_basis": decision.legal_basis,
         "region": decision.region,
         "reason": decision.reason,

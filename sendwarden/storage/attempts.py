@@ -48,15 +48,16 @@ _MARK_BLOCKED = (
     .values(
         status=AttemptStatus.BLOCKED.value,
         reason=bindparam("reason"),
+        checks=bindparam("checks"),
         message_id=None,
         updated_at=bindparam("now"),
     )
 )
 
 
-async def mark_blocked(session: AsyncSession, *, attempt_id: int, reason: str) -> None:
+async def mark_blocked(session: AsyncSession, *, attempt_id: int, reason: str, checks: str) -> None:
     """A `sending` attempt whose reservation was refused: blocked after all, nothing sent."""
-    params = {"attempt_id": attempt_id, "reason": reason, "now": utcnow()}
+    params = {"attempt_id": attempt_id, "reason": reason, "checks": checks, "now": utcnow()}
     await session.execute(_MARK_BLOCKED, params)
 
 

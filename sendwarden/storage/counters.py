@@ -2,8 +2,8 @@
 
 A reservation increments the user's counter and the recipient domain's
 counter for one day with conditional upserts (`count < cap`). Both run in the
-caller's transaction: if the second fails the caller rolls back and the first
-is undone, so a domain-cap block never consumes a user slot. On PostgreSQL
+caller's transaction: if the second fails the first is given back at once, so
+a domain-cap block never consumes a user slot. On PostgreSQL
 `ON CONFLICT DO UPDATE ... WHERE` locks the row and re-checks the condition
 against the latest committed count, so concurrent reservations cannot
 overshoot the cap; on SQLite the write lock taken at BEGIN serialises them.
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,6 +56,12 @@ def _increment(insert: Any) -> Any:
 
 
 _INCREMENT = {"postgresql": _increment(pg_insert), "sqlite": _increment(sqlite_insert)}
+# WHERE parameters of an UPDATE may not be named like the table's columns.
+_DECREMENT = (
+    update(_COUNTERS)
+    .where(*(_COUNTERS.c[k] == bindparam(f"this_{k}") for k in _KEY))
+    .values(count=_COUNTERS.c.count - 1)
+)
 _READ = select(_COUNTERS.c.count).where(*(_COUNTERS.c[k] == bindparam(k) for k in _KEY))
 _READ_PAIR = select(_COUNTERS.c.scope, _COUNTERS.c.count).where(
     _COUNTERS.c.user_id == bindparam("user_id"),
@@ -81,7 +87,12 @@ async def try_increment(
 async def reserve_slots(
     session: AsyncSession, *, user_id: int, domain: str, day: str, user_cap: int, domain_cap: int
 ) -> Reservation:
-    """Reserve one user slot and one domain slot. On failure the caller MUST roll back."""
+    """Reserve one user slot and one domain slot, or neither.
+
+    A refused domain slot gives the user slot back in the same transaction,
+    which holds that row's lock (PostgreSQL) or the write lock (SQLite) until
+    it ends, so no other reservation can have seen the slot.
+    """
     user_count = await try_increment(
         session, user_id=user_id, scope="user", key=USER_SCOPE_KEY, day=day, cap=user_cap
     )
@@ -93,8 +104,20 @@ async def reserve_slots(
         session, user_id=user_id, scope="domain", key=domain, day=day, cap=domain_cap
     )
     if domain_count is None:
+        await _decrement(session, user_id, "user", USER_SCOPE_KEY, day)
         return Reservation(False, "domain", user_count - 1, domain_cap)
     return Reservation(True, None, user_count, domain_count)
+
+
+async def release_slots(session: AsyncSession, *, user_id: int, domain: str, day: str) -> None:
+    """Give back both slots that `reserve_slots` took earlier in this transaction."""
+    await _decrement(session, user_id, "user", USER_SCOPE_KEY, day)
+    await _decrement(session, user_id, "domain", domain, day)
+
+
+async def _decrement(session: AsyncSession, user_id: int, scope: Scope, key: str, day: str) -> None:
+    params = {"this_user_id": user_id, "this_scope": scope, "this_scope_key": key, "this_day": day}
+    await session.execute(_DECREMENT, params)
 
 
 async def read(session: AsyncSession, user_id: int, scope: Scope, key: str, day: str) -> int:

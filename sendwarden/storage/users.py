@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -77,8 +78,9 @@ async def issue_key(session: AsyncSession, user: User, name: str) -> IssuedKey:
 _KEYS = table_of(ApiKey)
 _USERS = table_of(User)
 # Built once: every authenticated request runs it (see storage.counters).
-_KEY_AND_USER = (
+_KEYS_AND_USERS = (
     select(
+        _KEYS.c.prefix,
         _KEYS.c.id.label("key_id"),
         _KEYS.c.key_hash,
         _KEYS.c.revoked_at,
@@ -89,7 +91,7 @@ _KEY_AND_USER = (
         _USERS.c.created_at,
     )
     .join_from(_KEYS, _USERS, _KEYS.c.user_id == _USERS.c.id)
-    .where(_KEYS.c.prefix == bindparam("prefix"))
+    .where(_KEYS.c.prefix.in_(bindparam("prefixes", expanding=True)))
 )
 _TOUCH = (
     update(_KEYS).where(_KEYS.c.id == bindparam("key_id")).values(last_used_at=bindparam("now"))
@@ -105,18 +107,32 @@ class Authenticated:
 
 async def check_key(session: AsyncSession, plaintext: str) -> Authenticated | None:
     """Look the key up without writing anything (safe in a read-only transaction)."""
-    prefix = _split(plaintext)
-    candidate_hash = hash_key(plaintext)
-    row = None
-    if prefix is not None:
-        row = (await session.execute(_KEY_AND_USER, {"prefix": prefix})).first()
-    # Compare even when nothing was found so that timing does not reveal prefixes.
-    stored = row.key_hash if row is not None else "0" * 64
-    if not hmac.compare_digest(stored, candidate_hash) or row is None or row.revoked_at:
-        return None
-    user = User(id=row.id, name=row.name, is_admin=row.is_admin, created_at=row.created_at)
-    touch_due = row.last_used_at is None or utcnow() - row.last_used_at > LAST_USED_RESOLUTION
-    return Authenticated(user, row.key_id, touch_due)
+    return (await check_keys(session, [plaintext]))[0]
+
+
+async def check_keys(
+    session: AsyncSession, plaintexts: Sequence[str]
+) -> list[Authenticated | None]:
+    """Look several keys up with one query; one answer per key, in order."""
+    prefixes = {p for p in map(_split, plaintexts) if p is not None}
+    rows = {}
+    if prefixes:
+        found = await session.execute(_KEYS_AND_USERS, {"prefixes": sorted(prefixes)})
+        rows = {row.prefix: row for row in found}
+    now = utcnow()
+    answers: list[Authenticated | None] = []
+    for plaintext in plaintexts:
+        prefix = _split(plaintext)
+        row = rows.get(prefix) if prefix is not None else None
+        # Compare even when nothing was found so that timing does not reveal prefixes.
+        stored = row.key_hash if row is not None else "0" * 64
+        if not hmac.compare_digest(stored, hash_key(plaintext)) or row is None or row.revoked_at:
+            answers.append(None)
+            continue
+        user = User(id=row.id, name=row.name, is_admin=row.is_admin, created_at=row.created_at)
+        touch_due = row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION
+        answers.append(Authenticated(user, row.key_id, touch_due))
+    return answers
 
 
 async def touch_key(session: AsyncSession, key_id: int) -> None:
