@@ -14,6 +14,7 @@ from sendwarden.policy.rules import (
     PolicyInputs,
     SuppressionHit,
     evaluate,
+    refused,
 )
 from sendwarden.policy.sender import resolve_sender
 from tests.test_policy_addresses import idn_emails
@@ -286,3 +287,15 @@ def test_allowed_iff_every_check_passes(
     assert (duplicate is None) == decision.checks[2].passed
     blocks_consent = require_consent and consent is False and decision.legal_basis == "consent"
     assert decision.checks[5].passed == (not blocks_consent)
+
+
+@pytest.mark.parametrize("rule", ["idempotency", "daily_user_cap", "daily_domain_cap"])
+def test_refused_reservation_fails_exactly_that_check(rule: str) -> None:
+    allowed = evaluate(inputs())
+    lost = refused(allowed, rule, f"{rule} lost the race")  # type: ignore[arg-type]
+    assert not lost.allowed and lost.blocked_by == rule
+    assert lost.reason == f"{rule} lost the race" == detail(lost, rule)
+    assert [c.name for c in lost.checks] == list(CHECK_ORDER)
+    assert [c for c in lost.checks if c.name != rule] == [
+        c for c in allowed.checks if c.name != rule
+    ]

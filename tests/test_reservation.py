@@ -51,6 +51,43 @@ async def test_reservation_200_concurrent_tasks_domain_cap_20(db: Database) -> N
     assert await _counts(db, tenant.user_id, "example.com") == (20, 20)
 
 
+async def test_reservation_refused_domain_slot_gives_user_slot_back_without_rollback(
+    db: Database,
+) -> None:
+    tenant = await create_tenant(db, "racer")
+    async with db.transaction() as session:  # committed whatever the outcome
+        taken = [
+            await counters.reserve_slots(
+                session,
+                user_id=tenant.user_id,
+                domain="a.example",
+                day=DAY,
+                user_cap=10,
+                domain_cap=2,
+            )
+            for _ in range(4)
+        ]
+    assert [r.ok for r in taken] == [True, True, False, False]
+    assert [r.blocked_by for r in taken[2:]] == ["domain", "domain"]
+    assert await _counts(db, tenant.user_id, "a.example") == (2, 2)
+
+
+async def test_reservation_release_slots_gives_both_back(db: Database) -> None:
+    tenant = await create_tenant(db, "racer")
+    async with db.transaction() as session:
+        for _ in range(2):
+            await counters.reserve_slots(
+                session,
+                user_id=tenant.user_id,
+                domain="b.example",
+                day=DAY,
+                user_cap=10,
+                domain_cap=10,
+            )
+        await counters.release_slots(session, user_id=tenant.user_id, domain="b.example", day=DAY)
+    assert await _counts(db, tenant.user_id, "b.example") == (1, 1)
+
+
 async def test_reservation_domain_block_never_consumes_user_slot(db: Database) -> None:
     tenant = await create_tenant(db, "racer")
     for _ in range(3):
