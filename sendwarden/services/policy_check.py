@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +23,9 @@ from sendwarden.policy import (
     registrable_domain,
     resolve_sender,
 )
+from sendwarden.policy.sender import SenderDecision
 from sendwarden.services.context import PolicySettings
-from sendwarden.services.errors import InvalidInput, NotConfigured
+from sendwarden.services.errors import InvalidInput, NotConfigured, ServiceError
 from sendwarden.storage import audit, counters, send_keys, suppression
 from sendwarden.storage.types import utcnow
 
@@ -43,18 +45,7 @@ def candidate_domains(domain: str) -> list[str]:
     return found
 
 
-async def suppression_hit(
-    session: AsyncSession, *, user_id: int, recipient: str
-) -> SuppressionHit | None:
-    rows = await suppression.matching(
-        session,
-        user_id=user_id,
-        address=address_key(recipient),
-        domains=candidate_domains(domain_of(recipient)),
-    )
-    if not rows:
-        return None
-    row = rows[0]
+def _hit(row: suppression.Match) -> SuppressionHit:
     return SuppressionHit(
         value=row.value,
         kind="email" if row.kind == "email" else "domain",
@@ -70,6 +61,28 @@ def parse_recipient(raw: str, field: str = "recipient_email") -> str:
         raise InvalidInput(field, str(exc)) from exc
 
 
+@dataclass(frozen=True)
+class CheckRequest:
+    """One prospective send to evaluate."""
+
+    user_id: int
+    recipient: str
+    requested_sender: str | None
+    subject: str | None
+    consent_recorded: bool | None  # None: no lead context (dry-run validate without a lead)
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """What a request is looked up by, computed before any read."""
+
+    request: CheckRequest
+    sender: SenderDecision
+    registrable: str
+    idempotency: str
+    lookup: suppression.Lookup
+
+
 async def check(
     session: AsyncSession,
     *,
@@ -82,33 +95,83 @@ async def check(
     now: datetime | None = None,
 ) -> PolicyDecision:
     """Evaluate every rule of product.md §3 for one prospective send (no writes)."""
-    if settings.default_sender is None:
+    request = CheckRequest(user_id, recipient, requested_sender, subject, consent_recorded)
+    [outcome] = await check_many(session, [request], settings=settings, now=now)
+    if isinstance(outcome, ServiceError):
+        raise outcome
+    return outcome
+
+
+async def check_many(
+    session: AsyncSession,
+    requests: Sequence[CheckRequest],
+    *,
+    settings: PolicySettings,
+    now: datetime | None = None,
+) -> list[PolicyDecision | ServiceError]:
+    """`check` for each request, reading storage with three queries for all of them.
+
+    A request with a bad sender or recipient gets its InvalidInput in its place.
+    """
+    default_sender = settings.default_sender
+    if default_sender is None:
         raise NotConfigured("SMTP_FROM_EMAIL is not configured; set it to the default sender")
-    try:
-        sender = resolve_sender(
-            requested_sender, settings.allowed_sender_patterns, settings.default_sender
-        )
-    except InvalidAddress as exc:
-        raise InvalidInput("sender_email", str(exc)) from exc
     now = now or utcnow()
     day = counter_day(now, settings.timezone).isoformat()
-    domain = registrable_domain(domain_of(recipient))
-    key = idempotency_key(sender.effective, recipient, subject)
-    user_count, domain_count = await counters.read_pair(session, user_id, domain, day)
-    inputs = PolicyInputs(
-        recipient_email=recipient,
-        sender=sender,
-        subject=subject,
-        user_count=user_count,
-        user_cap=settings.user_cap,
-        domain_count=domain_count,
-        domain_cap=settings.domain_cap,
-        suppression=await suppression_hit(session, user_id=user_id, recipient=recipient),
-        duplicate=await send_keys.duplicate_state(session, user_id, key, now),
-        require_consent=settings.require_consent,
-        consent_recorded=consent_recorded,
+    keyed = [_keys(r, settings, default_sender) for r in requests]
+    valid = [k for k in keyed if isinstance(k, _Keys)]
+    counts = await counters.read_many(
+        session,
+        user_ids=[k.request.user_id for k in valid],
+        domains=[k.registrable for k in valid],
+        day=day,
     )
-    return evaluate(inputs)
+    hits = await suppression.matching_many(session, [k.lookup for k in valid])
+    first_hit = {id(k): found[0] if found else None for k, found in zip(valid, hits, strict=True)}
+    duplicates = await send_keys.duplicate_states(
+        session, [(k.request.user_id, k.idempotency) for k in valid], now
+    )
+    decisions: list[PolicyDecision | ServiceError] = []
+    for k in keyed:
+        if not isinstance(k, _Keys):
+            decisions.append(k)
+            continue
+        user_id, hit = k.request.user_id, first_hit[id(k)]
+        inputs = PolicyInputs(
+            recipient_email=k.request.recipient,
+            sender=k.sender,
+            subject=k.request.subject,
+            user_count=counts.get((user_id, "user", counters.USER_SCOPE_KEY), 0),
+            user_cap=settings.user_cap,
+            domain_count=counts.get((user_id, "domain", k.registrable), 0),
+            domain_cap=settings.domain_cap,
+            suppression=_hit(hit) if hit is not None else None,
+            duplicate=duplicates.get((user_id, k.idempotency)),
+            require_consent=settings.require_consent,
+            consent_recorded=k.request.consent_recorded,
+        )
+        decisions.append(evaluate(inputs))
+    return decisions
+
+
+def _keys(request: CheckRequest, settings: PolicySettings, default: str) -> _Keys | ServiceError:
+    try:
+        sender = resolve_sender(request.requested_sender, settings.allowed_sender_patterns, default)
+    except InvalidAddress as exc:
+        return InvalidInput("sender_email", str(exc))
+    try:
+        domain = domain_of(request.recipient)
+        return _Keys(
+            request,
+            sender,
+            registrable_domain(domain),
+            idempotency_key(sender.effective, request.recipient, request.subject),
+            suppression.Lookup(
+                request.user_id, address_key(request.recipient), candidate_domains(domain)
+            ),
+        )
+    except InvalidAddress as exc:
+        return InvalidInput("recipient_email", str(exc))
 
 
 def checks_payload(decision: PolicyDecision) -> list[dict[str, Any]]:

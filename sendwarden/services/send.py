@@ -186,33 +186,29 @@ class SendPipeline:
     async def _decide_batch(
         self, items: list[tuple[int, SendRequest]]
     ) -> list[_Prepared | BaseException]:
-        """Decide every request in one transaction; one outcome per request."""
-        outcomes: list[_Prepared | BaseException] = []
+        """Decide every request with one read and one write transaction."""
         try:
+            # The policy reads are advisory (the reservations decide), so they run
+            # before the write transaction: on SQLite they do not hold the write lock.
+            async with self.db.read() as session:
+                decided, plans = await self._read(session, items)
             async with self.db.transaction() as session:
-                decided: dict[int, _Prepared | BaseException] = {}
-                plans: list[_Plan] = []
-                # Reads and inserts first, reservations last: on PostgreSQL the
-                # reservations lock the user's counter row until commit, and
-                # every other batch (on any worker) waits for it.
-                for index in sorted(range(len(items)), key=lambda i: items[i][0]):
-                    try:
-                        plans.append(await self._read(session, index, *items[index]))
-                    except ServiceError as exc:  # raised before this request wrote anything
-                        decided[index] = exc
+                # Inserts first, reservations last: on PostgreSQL the reservations
+                # lock the user's counter row until commit, and every other batch
+                # (on any worker) waits for it. Plans are in user order, so that
+                # every batch takes those locks in the same order.
                 for plan in plans:
                     plan.attempt = await self._insert_attempt(session, plan)
                 for plan in plans:
                     decided[plan.index] = await self._reserve(session, plan)
                 await audit.append_many(session, [plan.entry for plan in plans if plan.entry])
-            outcomes = [decided[i] for i in range(len(items))]
+            return [decided[i] for i in range(len(items))]
         except Exception:
             if len(items) == 1:
                 raise
             # The shared transaction rolled back as a whole: decide each request
             # alone, so that whatever broke fails only its own request.
-            outcomes = [await self._decide_alone(item) for item in items]
-        return outcomes
+            return [await self._decide_alone(item) for item in items]
 
     async def _decide_alone(self, item: tuple[int, SendRequest]) -> _Prepared | BaseException:
         try:
@@ -221,28 +217,47 @@ class SendPipeline:
             return exc
 
     async def _read(
-        self, session: AsyncSession, index: int, user_id: int, request: SendRequest
-    ) -> _Plan:
-        """The lead and the policy decision; raises ServiceError, and writes nothing."""
-        lead = await campaigns.lead_contact(
-            session, user_id=user_id, campaign_id=request.campaign_id, lead_id=request.lead_id
-        )
-        if lead is None:
-            raise NotFound(f"lead {request.lead_id} not found in campaign {request.campaign_id}")
-        if not lead.contact_email:
-            raise InvalidInput("lead_id", f"lead {lead.id} has no contact email")
+        self, session: AsyncSession, items: list[tuple[int, SendRequest]]
+    ) -> tuple[dict[int, _Prepared | BaseException], list[_Plan]]:
+        """Leads and policy decisions of a batch, with four queries; writes nothing.
+
+        Returns the requests refused already (unknown lead, no address, bad
+        sender) by position, and a plan for each of the others, in user order.
+        """
+        refused: dict[int, _Prepared | BaseException] = {}
+        refs = [(user_id, r.campaign_id, r.lead_id) for user_id, r in items]
+        leads = await campaigns.lead_contacts(session, refs)
+        found: list[tuple[int, LeadContact]] = []
+        for index, ref in enumerate(refs):
+            lead = leads.get(ref)
+            if lead is None:
+                _, campaign_id, lead_id = ref
+                refused[index] = NotFound(f"lead {lead_id} not found in campaign {campaign_id}")
+            elif not lead.contact_email:
+                refused[index] = InvalidInput("lead_id", f"lead {lead.id} has no contact email")
+            else:
+                found.append((index, lead))
         now = utcnow()
-        decision = await policy_check.check(
-            session,
-            user_id=user_id,
-            recipient=lead.contact_email,
-            requested_sender=request.sender_email,
-            subject=request.subject,
-            consent_recorded=lead.consent_recorded_at is not None,
-            settings=self.policy,
-            now=now,
-        )
-        return _Plan(index, user_id, request, lead, decision, now)
+        checks = [
+            policy_check.CheckRequest(
+                user_id=items[index][0],
+                recipient=lead.contact_email or "",
+                requested_sender=items[index][1].sender_email,
+                subject=items[index][1].subject,
+                consent_recorded=lead.consent_recorded_at is not None,
+            )
+            for index, lead in found
+        ]
+        decisions = await policy_check.check_many(session, checks, settings=self.policy, now=now)
+        plans = []
+        for (index, lead), decision in zip(found, decisions, strict=True):
+            if isinstance(decision, ServiceError):
+                refused[index] = decision
+            else:
+                user_id, request = items[index]
+                plans.append(_Plan(index, user_id, request, lead, decision, now))
+        plans.sort(key=lambda plan: plan.user_id)
+        return refused, plans
 
     async def _insert_attempt(self, session: AsyncSession, plan: _Plan) -> Attempt:
         """The attempt row: `blocked` by policy, or `sending` with its Message-ID."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -99,21 +100,38 @@ class LeadContact:
 
 _LEADS = table_of(Lead)
 # Built once: every send runs it (see storage.counters).
-_LEAD_CONTACT = select(
-    _LEADS.c.id, _LEADS.c.campaign_id, _LEADS.c.contact_email, _LEADS.c.consent_recorded_at
+_LEAD_CONTACTS = select(
+    _LEADS.c.id,
+    _LEADS.c.user_id,
+    _LEADS.c.campaign_id,
+    _LEADS.c.contact_email,
+    _LEADS.c.consent_recorded_at,
 ).where(
-    _LEADS.c.id == bindparam("lead_id"),
-    _LEADS.c.campaign_id == bindparam("campaign_id"),
-    _LEADS.c.user_id == bindparam("user_id"),
+    _LEADS.c.id.in_(bindparam("lead_ids", expanding=True)),
+    _LEADS.c.user_id.in_(bindparam("user_ids", expanding=True)),
 )
 
 
-async def lead_contact(
-    session: AsyncSession, *, user_id: int, campaign_id: int, lead_id: int
-) -> LeadContact | None:
-    params = {"user_id": user_id, "campaign_id": campaign_id, "lead_id": lead_id}
-    row = (await session.execute(_LEAD_CONTACT, params)).first()
-    return LeadContact(*row) if row is not None else None
+LeadRef = tuple[int, int, int]  # (user_id, campaign_id, lead_id)
+
+
+async def lead_contacts(
+    session: AsyncSession, refs: Sequence[LeadRef]
+) -> dict[LeadRef, LeadContact]:
+    """The leads that exist under their (user, campaign), with one query; others are absent."""
+    if not refs:
+        return {}
+    params = {
+        "lead_ids": sorted({lead for _, _, lead in refs}),
+        "user_ids": sorted({user for user, _, _ in refs}),
+    }
+    found = {}
+    for row in await session.execute(_LEAD_CONTACTS, params):
+        ref = (row.user_id, row.campaign_id, row.id)
+        found[ref] = LeadContact(
+            row.id, row.campaign_id, row.contact_email, row.consent_recorded_at
+        )
+    return {ref: found[ref] for ref in refs if ref in found}
 
 
 async def get_lead(

@@ -11,6 +11,7 @@ overshoot the cap; on SQLite the write lock taken at BEGIN serialises them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -63,12 +64,15 @@ _DECREMENT = (
     .values(count=_COUNTERS.c.count - 1)
 )
 _READ = select(_COUNTERS.c.count).where(*(_COUNTERS.c[k] == bindparam(k) for k in _KEY))
-_READ_PAIR = select(_COUNTERS.c.scope, _COUNTERS.c.count).where(
-    _COUNTERS.c.user_id == bindparam("user_id"),
+_READ_MANY = select(
+    _COUNTERS.c.user_id, _COUNTERS.c.scope, _COUNTERS.c.scope_key, _COUNTERS.c.count
+).where(
+    _COUNTERS.c.user_id.in_(bindparam("user_ids", expanding=True)),
     _COUNTERS.c.day == bindparam("day"),
     or_(
         (_COUNTERS.c.scope == "user") & (_COUNTERS.c.scope_key == USER_SCOPE_KEY),
-        (_COUNTERS.c.scope == "domain") & (_COUNTERS.c.scope_key == bindparam("domain")),
+        (_COUNTERS.c.scope == "domain")
+        & _COUNTERS.c.scope_key.in_(bindparam("domains", expanding=True)),
     ),
 )
 
@@ -126,8 +130,15 @@ async def read(session: AsyncSession, user_id: int, scope: Scope, key: str, day:
     return int(count or 0)
 
 
-async def read_pair(session: AsyncSession, user_id: int, domain: str, day: str) -> tuple[int, int]:
-    """Today's user count and domain count in one query (policy reads them on every send)."""
-    rows = await session.execute(_READ_PAIR, {"user_id": user_id, "day": day, "domain": domain})
-    counts = {scope: int(count) for scope, count in rows.all()}
-    return counts.get("user", 0), counts.get("domain", 0)
+CounterKey = tuple[int, Scope, str]  # (user_id, scope, scope key)
+
+
+async def read_many(
+    session: AsyncSession, *, user_ids: Iterable[int], domains: Iterable[str], day: str
+) -> dict[CounterKey, int]:
+    """Today's user counters of `user_ids` and their domain counters of `domains`, one query.
+
+    Missing keys count 0."""
+    params = {"user_ids": sorted(set(user_ids)), "domains": sorted(set(domains)), "day": day}
+    rows = await session.execute(_READ_MANY, params)
+    return {(user_id, scope, key): int(count) for user_id, scope, key, count in rows.all()}

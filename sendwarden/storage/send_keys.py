@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -60,18 +60,40 @@ _MARK_USED = (
 _RELEASE = delete(_KEYS).where(_IN_FLIGHT_OF_ATTEMPT)
 
 
-async def duplicate_state(
-    session: AsyncSession, user_id: int, key_hash: str, now: datetime | None = None
-) -> Literal["sent", "in_flight"] | None:
-    now = now or utcnow()
-    row = (await session.execute(_STATE, {"user_id": user_id, "key_hash": key_hash})).first()
-    if row is None:
-        return None
-    if row.state == SendKeyState.IN_FLIGHT:
+Duplicate = Literal["sent", "in_flight"] | None
+_STATES = select(_KEYS.c.user_id, _KEYS.c.key_hash, _KEYS.c.state, _KEYS.c.used_at).where(
+    _KEYS.c.key_hash.in_(bindparam("key_hashes", expanding=True))
+)
+
+
+def _duplicate(state: str, used_at: datetime | None, now: datetime) -> Duplicate:
+    if state == SendKeyState.IN_FLIGHT:
         return "in_flight"
-    if row.used_at is not None and row.used_at > now - KEY_LIFETIME:
+    if used_at is not None and used_at > now - KEY_LIFETIME:
         return "sent"
     return None
+
+
+async def duplicate_state(
+    session: AsyncSession, user_id: int, key_hash: str, now: datetime | None = None
+) -> Duplicate:
+    row = (await session.execute(_STATE, {"user_id": user_id, "key_hash": key_hash})).first()
+    return None if row is None else _duplicate(row.state, row.used_at, now or utcnow())
+
+
+async def duplicate_states(
+    session: AsyncSession, keys: Iterable[tuple[int, str]], now: datetime
+) -> dict[tuple[int, str], Duplicate]:
+    """duplicate_state of many (user_id, key_hash) pairs in one query; absent means None."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    rows = await session.execute(_STATES, {"key_hashes": sorted({k for _, k in wanted})})
+    return {
+        (row.user_id, row.key_hash): _duplicate(row.state, row.used_at, now)
+        for row in rows
+        if (row.user_id, row.key_hash) in wanted
+    }
 
 
 async def try_reserve(

@@ -67,15 +67,18 @@ class Match:
 
 _SUPPRESSIONS = table_of(Suppression)
 # Built once: every send runs it (see storage.counters).
-_MATCHING = (
+_MATCHING_ANY = (
     select(
         _SUPPRESSIONS.c.user_id, _SUPPRESSIONS.c.kind, _SUPPRESSIONS.c.value, _SUPPRESSIONS.c.reason
     )
     .where(
-        or_(_SUPPRESSIONS.c.user_id == bindparam("user_id"), _SUPPRESSIONS.c.user_id.is_(None)),
+        or_(
+            _SUPPRESSIONS.c.user_id.in_(bindparam("user_ids", expanding=True)),
+            _SUPPRESSIONS.c.user_id.is_(None),
+        ),
         or_(
             (_SUPPRESSIONS.c.kind == SuppressionKind.EMAIL.value)
-            & (_SUPPRESSIONS.c.value == bindparam("address")),
+            & _SUPPRESSIONS.c.value.in_(bindparam("addresses", expanding=True)),
             (_SUPPRESSIONS.c.kind == SuppressionKind.DOMAIN.value)
             & _SUPPRESSIONS.c.value.in_(bindparam("domains", expanding=True)),
         ),
@@ -84,14 +87,48 @@ _MATCHING = (
 )
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """One recipient to check: its address_key() and its candidate domains."""
+
+    user_id: int
+    address: str
+    domains: Sequence[str]
+
+
 async def matching(
     session: AsyncSession, *, user_id: int, address: str, domains: Sequence[str]
 ) -> list[Match]:
     """Entries blocking `address` for `user_id`: the address or one of `domains`, own or global."""
-    params = {"user_id": user_id, "address": address, "domains": list(domains)}
-    rows = [Match(*row) for row in (await session.execute(_MATCHING, params)).all()]
-    # Own entries first, then address before domain, for a stable explanation.
-    return sorted(rows, key=lambda r: (r.user_id is None, r.kind != SuppressionKind.EMAIL.value))
+    return (await matching_many(session, [Lookup(user_id, address, domains)]))[0]
+
+
+async def matching_many(session: AsyncSession, lookups: Sequence[Lookup]) -> list[list[Match]]:
+    """`matching` for each lookup, with one query for all of them."""
+    if not lookups:
+        return []
+    params = {
+        "user_ids": sorted({x.user_id for x in lookups}),
+        "addresses": sorted({x.address for x in lookups}),
+        "domains": sorted({d for x in lookups for d in x.domains}),
+    }
+    rows = [Match(*row) for row in (await session.execute(_MATCHING_ANY, params)).all()]
+    found = []
+    for lookup in lookups:
+        hits = [
+            row
+            for row in rows
+            if row.user_id in (lookup.user_id, None)
+            and (
+                row.value in lookup.domains
+                if row.kind == SuppressionKind.DOMAIN.value
+                else row.value == lookup.address
+            )
+        ]
+        # Own entries first, then address before domain, for a stable explanation.
+        hits.sort(key=lambda r: (r.user_id is None, r.kind != SuppressionKind.EMAIL.value))
+        found.append(hits)
+    return found
 
 
 def _visible(user_id: int, search: str | None) -> list[ColumnElement[bool]]:
