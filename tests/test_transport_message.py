@@ -231,3 +231,44 @@ def test_non_ascii_local_part_is_serialised_as_utf8_headers() -> None:
     raw = message_bytes(build(recipient_email="jörg@bücher.de"))
 
     assert "To: jörg@xn--bcher-kva.de\r\n".encode() in raw
+
+
+_HEADER_TEXT = st.text(
+    alphabet=st.sampled_from("abcXYZ019 .,:;'\"()<>@=?!#-_éü–\t"), min_size=1, max_size=90
+)
+_LOCAL = st.sampled_from(["lead", "first.last", "o'brien", "a+tag", "x_y-z", "Jörg", "plain"])
+_NAME = st.one_of(st.none(), _HEADER_TEXT.filter(lambda t: t.strip() == t and "\t" not in t))
+
+
+@given(
+    subject=_HEADER_TEXT.filter(lambda t: "\t" not in t),
+    sender_name=_NAME,
+    local=_LOCAL,
+)
+def test_verbatim_headers_are_byte_identical_to_the_registry_path(
+    subject: str, sender_name: str | None, local: str, monkeypatch_module: pytest.MonkeyPatch
+) -> None:
+    """Headers stored as written (no registry parse) must serialise exactly as parsed ones."""
+    from sendwarden.transport import message as module
+
+    when = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    values: dict[str, object] = {
+        "sender_email": "outreach@example.com",
+        "sender_name": sender_name,
+        "recipient_email": f"{local}@example.org",
+        "subject": subject,
+        "text_body": "Hello\n",
+        "message_id": "<fixed@example.com>",
+        "date": when,
+    }
+    fast = message_bytes(build_message(**values))  # type: ignore[arg-type]
+    with monkeypatch_module.context() as patch:
+        patch.setattr(module, "_verbatim_form", lambda value: None)
+        slow = message_bytes(build_message(**values))  # type: ignore[arg-type]
+    assert fast == slow
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from email import policy as email_policy
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime
+from functools import lru_cache
 from urllib.parse import quote
 
 import idna
@@ -94,6 +96,9 @@ def _ascii_domain(field: str, domain: str) -> str:
         raise InvalidAddressError(field) from exc
 
 
+# Memoised: a send parses its sender three times and the address parser is slow.
+# Address objects are immutable; failures raise and are never cached.
+@lru_cache(maxsize=1024)
 def _address(field: str, email: str, display_name: str = "") -> Address:
     """One mailbox; IDN domains become A-labels so no SMTPUTF8 is needed for them."""
     check_header_value(field, email)
@@ -165,11 +170,11 @@ def build_message(
         check_header_value(name, value)
 
     msg = EmailMessage(policy=OUTGOING_POLICY)
-    msg["From"] = sender
-    msg["To"] = recipient
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(date or datetime.now(UTC))
-    msg["Message-ID"] = message_id
+    _set_header(msg, "From", sender)
+    _set_header(msg, "To", recipient)
+    _set_header(msg, "Subject", subject)
+    _set_header(msg, "Date", format_datetime(date or datetime.now(UTC)))
+    _set_header(msg, "Message-ID", message_id)
     if unsubscribe is not None:
         msg.set_raw("List-Unsubscribe", _list_unsubscribe_value(unsubscribe))
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -183,6 +188,57 @@ def build_message(
     return msg
 
 
+# Values the header registry would write back unchanged: printable ASCII words
+# separated by single spaces, no encoded-word opener, short enough not to fold.
+_VERBATIM = re.compile(r"[!-~]+(?: [!-~]+)*\Z")
+_PLAIN_PHRASE = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*\Z")
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
+_MAX_HEADER_LINE = 78
+
+
+def _set_header(msg: EmailMessage, name: str, value: str | Address) -> None:
+    """Set a header, skipping the registry's parse when the value needs no encoding.
+
+    The registry parses every value it is given (about 0.1 ms each); a value it
+    would write back unchanged is stored as written instead. Anything else
+    (non-ASCII, quoting, folding, encoded words) takes the registry's path.
+    tests/test_transport_message.py checks that both paths give the same bytes.
+    """
+    text = _verbatim_form(value)
+    if text is not None and len(name) + 2 + len(text) <= _MAX_HEADER_LINE:
+        msg.set_raw(name, text)
+    else:
+        msg[name] = value
+
+
+def _verbatim_form(value: str | Address) -> str | None:
+    if isinstance(value, Address):
+        if not (_DOT_ATOM.match(value.username) and _DOT_ATOM.match(value.domain)):
+            return None
+        if not value.display_name:
+            return value.addr_spec
+        if not _PLAIN_PHRASE.match(value.display_name):
+            return None
+        return f"{value.display_name} <{value.addr_spec}>"
+    if "=?" in value or not _VERBATIM.match(value):
+        return None
+    return value
+
+
+def _from_and_to_are_ascii(msg: EmailMessage) -> bool:
+    """True unless a From/To local part is non-ASCII (the domains are A-labels)."""
+    for name, value in msg.raw_items():
+        if name.lower() not in ("from", "to"):
+            continue
+        if isinstance(value, str) and not hasattr(value, "addresses"):
+            if value.isascii():
+                continue
+            value = _HEADERS(name, value)
+        if any(not address.username.isascii() for address in getattr(value, "addresses", ())):
+            return False
+    return True
+
+
 def needs_smtputf8(address: str) -> bool:
     """True when the local part is non-ASCII (the domain can always be an A-label)."""
     return not address.rpartition("@")[0].isascii()
@@ -190,12 +246,6 @@ def needs_smtputf8(address: str) -> bool:
 
 def message_bytes(msg: EmailMessage) -> bytes:
     """Wire form with CRLF line ends; raw UTF-8 headers only when an address needs it."""
-    addresses = [
-        address
-        for name in ("From", "To")
-        for header in msg.get_all(name, [])
-        for address in getattr(header, "addresses", ())
-    ]
-    if any(not address.username.isascii() for address in addresses):
+    if not _from_and_to_are_ascii(msg):
         return msg.as_bytes(policy=_OUTGOING_UTF8_POLICY)
     return msg.as_bytes()
