@@ -197,8 +197,11 @@ class SendPipeline:
                 # lock the user's counter row until commit, and every other batch
                 # (on any worker) waits for it. Plans are in user order, so that
                 # every batch takes those locks in the same order.
-                for plan in plans:
-                    plan.attempt = await self._insert_attempt(session, plan)
+                rows = [self._attempt_row(plan) for plan in plans]
+                for plan, attempt in zip(
+                    plans, await attempts.insert_attempts(session, rows), strict=True
+                ):
+                    plan.attempt = attempt
                 for plan in plans:
                     decided[plan.index] = await self._reserve(session, plan)
                 await audit.append_many(session, [plan.entry for plan in plans if plan.entry])
@@ -259,7 +262,7 @@ class SendPipeline:
         plans.sort(key=lambda plan: plan.user_id)
         return refused, plans
 
-    async def _insert_attempt(self, session: AsyncSession, plan: _Plan) -> Attempt:
+    def _attempt_row(self, plan: _Plan) -> dict[str, Any]:
         """The attempt row: `blocked` by policy, or `sending` with its Message-ID."""
         values = _attempt_values(plan, self.settings)
         if plan.decision.allowed:
@@ -268,7 +271,7 @@ class SendPipeline:
         else:
             values["status"] = AttemptStatus.BLOCKED.value
             values["message_id"] = None
-        return await attempts.insert_attempt(session, values)
+        return values
 
     async def _reserve(self, session: AsyncSession, plan: _Plan) -> _Prepared:
         """Reserve both cap slots and the idempotency key (all or none), or explain the block.

@@ -16,7 +16,8 @@ from sendwarden.storage.types import utcnow
 _ATTEMPTS = table_of(Attempt)
 _LEADS = table_of(Lead)
 # Built once: every send runs them (see storage.counters).
-_INSERT = insert(_ATTEMPTS).returning(_ATTEMPTS.c.id)
+# One multi-row INSERT ... RETURNING per batch, ids in the order of the rows.
+_INSERT = insert(_ATTEMPTS).returning(_ATTEMPTS.c.id, sort_by_parameter_order=True)
 _MARK_SENT = (
     update(_ATTEMPTS)
     .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
@@ -34,12 +35,14 @@ _MARK_CONTACTED = (
 )
 
 
-async def insert_attempt(session: AsyncSession, values: dict[str, Any]) -> Attempt:
-    """Insert one attempt; returns a detached copy holding `values` and the new id."""
+async def insert_attempts(session: AsyncSession, values: Sequence[dict[str, Any]]) -> list[Attempt]:
+    """Insert attempts with one statement; returns detached copies holding their new ids."""
+    if not values:
+        return []
     now = utcnow()
-    row = {"created_at": now, "updated_at": now, **values}
-    attempt_id = (await session.execute(_INSERT, row)).scalar_one()
-    return Attempt(id=attempt_id, **row)
+    rows = [{"created_at": now, "updated_at": now, **v} for v in values]
+    ids = (await session.execute(_INSERT, rows)).scalars().all()
+    return [Attempt(id=attempt_id, **row) for attempt_id, row in zip(ids, rows, strict=True)]
 
 
 _MARK_BLOCKED = (
