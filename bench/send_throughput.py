@@ -8,7 +8,8 @@ Run from the repository root:
 
 It starts a STARTTLS+AUTH aiosmtpd sink in its own process (sharing the GIL
 with the load generator would cost ~25 %), then measures on loopback:
-  (a) raw aiosmtplib over one persistent connection: the practical ceiling,
+  (a) raw aiosmtplib over one persistent connection: the practical ceiling
+      (best of 3 runs),
   (b) a naive sender opening a new STARTTLS connection per message,
   end to end: `sendwarden serve --workers W` taking POST /outreach/send at
       concurrency C, each request to a distinct lead (caps raised),
@@ -58,6 +59,7 @@ from tests.support.live_server import (  # noqa: E402
 
 SEND = "/api/v1/backlink-outreach/outreach/send"
 WARMUP = 20
+RAW_RUNS = 3
 MB = 1024 * 1024
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -341,7 +343,7 @@ class KeepAliveClient:
     """A minimal HTTP/1.1 client on one kept-alive connection.
 
     The load generator shares this machine's cores with the server under test;
-    httpx spent ~2.5 ms of CPU per request here, this ~0.4 ms. It handles only
+    httpx spent ~2.5 ms of CPU per request here, this ~0.1 ms. It handles only
     what `sendwarden serve` answers: a Content-Length body, no chunking.
     """
 
@@ -493,8 +495,12 @@ async def scenario(
     print(title, flush=True)
     persistent = None
     if raw_count:
-        persistent = await raw_persistent(target, raw_count)
-        print("  " + persistent.line(), flush=True)
+        # This machine's speed drifts by a third between runs: the ceiling is the
+        # best of a few, so that a slow moment cannot flatter the ratio.
+        runs = [await raw_persistent(target, raw_count) for _ in range(RAW_RUNS)]
+        persistent = max(runs, key=lambda f: f.rate)
+        others = ", ".join(f"{f.rate:.0f}" for f in runs)
+        print(f"  {persistent.line()} (best of {RAW_RUNS}: {others}/s)", flush=True)
     naive = await raw_naive(target, naive_count)
     print("  " + naive.line(), flush=True)
     results = []
