@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -15,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from sendwarden.storage.writer_lock import WriterFileLock
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY_OPTION = "sendwarden_read_only"
@@ -77,19 +80,20 @@ class TaskReentrantLock:
         self._depth = 0
 
     @asynccontextmanager
-    async def hold(self) -> AsyncIterator[None]:
+    async def hold(self) -> AsyncIterator[bool]:
+        """Yields True for the outermost hold, False when the task re-enters."""
         task = asyncio.current_task()
         if task is not None and self._owner is task:
             self._depth += 1
             try:
-                yield
+                yield False
             finally:
                 self._depth -= 1
             return
         async with self._lock:
             self._owner, self._depth = task, 1
             try:
-                yield
+                yield True
             finally:
                 self._owner, self._depth = None, 0
 
@@ -102,6 +106,12 @@ class Database:
         self.engine = create_engine(url, pool_size=pool_size)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self._queue = TaskReentrantLock() if is_sqlite(url) else None
+        database_file = make_url(url).database if is_sqlite(url) else None
+        self._writers = (
+            WriterFileLock(Path(database_file))
+            if database_file and database_file != ":memory:"
+            else None
+        )
 
     @property
     def dialect(self) -> str:
@@ -113,8 +123,18 @@ class Database:
             async with self.sessionmaker() as session, session.begin():
                 yield session
             return
-        async with self._queue.hold(), self.sessionmaker() as session, session.begin():
+        async with (
+            self._queue.hold() as first,
+            self._cross_process(first),
+            self.sessionmaker() as session,
+            session.begin(),
+        ):
             yield session
+
+    def _cross_process(self, first: bool) -> AbstractAsyncContextManager[None]:
+        if first and self._writers is not None:
+            return self._writers.hold()
+        return nullcontext()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -137,3 +157,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._writers is not None:
+            self._writers.close()
