@@ -77,6 +77,9 @@ async def test_writer_that_waited_too_long_goes_on_and_gives_a_late_lock_back(
     fd = other_process_holds(lock.path)
     async with lock.hold():  # SQLite's own busy timeout would decide from here
         pass
+    # Until the abandoned thread is done, later writers do not queue on the file.
+    async with asyncio.timeout(0.04), lock.hold():
+        pass
     fcntl.flock(fd, fcntl.LOCK_UN)  # now the abandoned thread gets it ... and hands it back
     for _ in range(100):
         if is_free(lock.path):

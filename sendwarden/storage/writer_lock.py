@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -26,6 +26,8 @@ class WriterFileLock:
     def __init__(self, database_file: Path) -> None:
         self.path = database_file.with_name(database_file.name + ".writer-lock")
         self._fd: int | None = None
+        self._late = 0  # waiters that gave up while their thread still waits
+        self._closing = False
 
     def _descriptor(self) -> int:
         if self._fd is None:
@@ -34,6 +36,11 @@ class WriterFileLock:
 
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[None]:
+        if self._late:
+            # A waiter that gave up may still get the lock on this descriptor and
+            # then release it: until it has, SQLite's own locking orders us.
+            yield
+            return
         try:
             fd = self._descriptor()
         except OSError:
@@ -57,24 +64,28 @@ class WriterFileLock:
         try:
             await asyncio.wait_for(asyncio.shield(waiting), WAIT_LIMIT_SECONDS)
         except TimeoutError:
-            waiting.add_done_callback(_give_back(fd))
+            self._give_back_when_done(waiting, fd)
             return False
         except asyncio.CancelledError:
-            waiting.add_done_callback(_give_back(fd))
+            self._give_back_when_done(waiting, fd)
             raise
         return True
 
+    def _give_back_when_done(self, waiting: asyncio.Future[None], fd: int) -> None:
+        """The thread may still get the lock after its waiter gave up: release it then."""
+        self._late += 1
+
+        def release(done: asyncio.Future[None]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            self._late -= 1
+            if self._closing and not self._late:
+                self.close()
+
+        waiting.add_done_callback(release)
+
     def close(self) -> None:
-        if self._fd is not None:
+        self._closing = True
+        if self._fd is not None and not self._late:  # a late thread still uses it
             os.close(self._fd)
             self._fd = None
-
-
-def _give_back(fd: int) -> Callable[[asyncio.Future[None]], None]:
-    """For a waiter that gave up: the thread may still get the lock later; release it then."""
-
-    def release(done: asyncio.Future[None]) -> None:
-        if not done.cancelled() and done.exception() is None:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-
-    return release
