@@ -36,6 +36,14 @@ def is_free(path: Path) -> bool:
     return True
 
 
+async def becomes_free(path: Path, seconds: float = 1.0) -> bool:
+    for _ in range(int(seconds * 100)):
+        if is_free(path):
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
 async def test_writer_lock_file_sits_next_to_the_database_private(sqlite_url: str) -> None:
     db = Database(sqlite_url)
     try:
@@ -81,11 +89,7 @@ async def test_writer_that_waited_too_long_goes_on_and_gives_a_late_lock_back(
     async with asyncio.timeout(0.04), lock.hold():
         pass
     fcntl.flock(fd, fcntl.LOCK_UN)  # now the abandoned thread gets it ... and hands it back
-    for _ in range(100):
-        if is_free(lock.path):
-            break
-        await asyncio.sleep(0.01)
-    assert is_free(lock.path)
+    assert await becomes_free(lock.path)
     os.close(fd)
     lock.close()
 
@@ -104,11 +108,7 @@ async def test_cancelled_writer_gives_a_late_lock_back(tmp_path: Path) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     fcntl.flock(fd, fcntl.LOCK_UN)
-    for _ in range(100):
-        if is_free(lock.path):
-            break
-        await asyncio.sleep(0.01)
-    assert is_free(lock.path)
+    assert await becomes_free(lock.path)
     os.close(fd)
     lock.close()
 

@@ -84,14 +84,7 @@ def validate(
             consent_recorded=None,
             settings=policy,
         )
-        await policy_check.record(
-            session,
-            decision,
-            user_id=owner.id,
-            subject=subject,
-            attempt_id=None,
-            event="policy_validate",
-        )
+        await policy_check.record_validation(session, decision, user_id=owner.id, subject=subject)
         return decision
 
     payload = decision_payload(in_transaction(work))

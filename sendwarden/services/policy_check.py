@@ -211,29 +211,11 @@ def audit_record(
     )
 
 
-async def record(
-    session: AsyncSession,
-    decision: PolicyDecision,
-    *,
-    user_id: int,
-    subject: str | None,
-    attempt_id: int | None,
-    event: str = "policy_check",
-    result: str | None = None,
-    reason: str | None = None,
-    extra: dict[str, Any] | None = None,
+async def record_validation(
+    session: AsyncSession, decision: PolicyDecision, *, user_id: int, subject: str | None
 ) -> None:
-    """Audit one policy check (call last in the transaction: it serialises writers)."""
-    await audit.append(
-        session,
-        audit_record(
-            decision,
-            user_id=user_id,
-            subject=subject,
-            attempt_id=attempt_id,
-            event=event,
-            result=result,
-            reason=reason,
-            extra=extra,
-        ),
+    """Audit a dry-run check (call last in the transaction: it serialises writers)."""
+    entry = audit_record(
+        decision, user_id=user_id, subject=subject, attempt_id=None, event="policy_validate"
     )
+    await audit.append(session, entry)

@@ -23,14 +23,7 @@ async def validate(
         consent_recorded=None,
         settings=state.policy,
     )
-    await policy_check.record(
-        session,
-        decision,
-        user_id=user.id,
-        subject=body.subject,
-        attempt_id=None,
-        event="policy_validate",
-    )
+    await policy_check.record_validation(session, decision, user_id=user.id, subject=body.subject)
     return ValidateResponse(
         allowed=decision.allowed,
         reason=decision.reason,
