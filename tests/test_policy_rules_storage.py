@@ -173,3 +173,115 @@ async def app_and_smtp(
     api_factory: AppFactory, smtp: FaultyServer
 ) -> tuple[ApiHarness, FaultyServer]:
     return await api_factory(**smtp_settings(smtp)), smtp
+
+
+async def test_check_many_decides_each_request_as_check_alone_would(db_url: str) -> None:
+    """A batch's shared queries must not leak one user's state into another's decision."""
+    from sendwarden.policy import address_key, idempotency_key
+    from sendwarden.services.errors import InvalidInput
+    from sendwarden.storage import suppression
+    from sendwarden.storage.db import Database
+    from sendwarden.storage.models import SendKeyState, SuppressionKind
+
+    db = Database(db_url)
+    try:
+        alice = await create_tenant(db, "alice")
+        bob = await create_tenant(db, "bob")
+        settings = PolicySettings(
+            user_cap=3,
+            domain_cap=2,
+            timezone="UTC",
+            allowed_sender_patterns=("*@sender.example",),
+            default_sender="out@sender.example",
+            require_consent=True,
+        )
+        now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+        day = now.date().isoformat()
+        async with db.transaction() as session:
+            for entry in (
+                suppression.NewSuppression(
+                    SuppressionKind.EMAIL,
+                    address_key("x@own.example"),
+                    "asked",
+                    "manual",
+                    alice.user_id,
+                ),
+                suppression.NewSuppression(
+                    SuppressionKind.DOMAIN, "global.example", None, "manual", None
+                ),
+            ):
+                await suppression.add(session, entry)
+            for _ in range(2):  # alice: domain full for full.example, 2 of 3 user slots
+                await counters.reserve_slots(
+                    session,
+                    user_id=alice.user_id,
+                    domain="full.example",
+                    day=day,
+                    user_cap=3,
+                    domain_cap=2,
+                )
+            session.add(
+                SendKey(
+                    user_id=alice.user_id,
+                    key_hash=idempotency_key("out@sender.example", "dup@dup.example", "Hi"),
+                    state=SendKeyState.USED.value,
+                    created_at=now,
+                    used_at=now - timedelta(hours=1),
+                )
+            )
+        requests = [
+            policy_check.CheckRequest(user, recipient, sender, "Hi", consent)
+            for user in (alice.user_id, bob.user_id)
+            for recipient, sender, consent in (
+                ("x@own.example", None, None),
+                ("y@mail.global.example", None, None),
+                ("a@full.example", None, None),
+                ("dup@dup.example", None, None),
+                ("z@verlag.de", None, False),
+                ("ok@fine.example", "team@sender.example", None),
+                ("ok@fine.example", "bad sender", None),
+            )
+        ]
+        async with db.read() as session:
+            together = await policy_check.check_many(session, requests, settings=settings, now=now)
+            alone = []
+            for r in requests:
+                try:
+                    alone.append(
+                        await policy_check.check(
+                            session,
+                            user_id=r.user_id,
+                            recipient=r.recipient,
+                            requested_sender=r.requested_sender,
+                            subject=r.subject,
+                            consent_recorded=r.consent_recorded,
+                            settings=settings,
+                            now=now,
+                        )
+                    )
+                except InvalidInput as exc:
+                    alone.append(exc)
+    finally:
+        await db.dispose()
+
+    def summary(outcome: object) -> object:
+        return str(outcome) if isinstance(outcome, InvalidInput) else outcome
+
+    assert [summary(o) for o in together] == [summary(o) for o in alone]
+    blocked_by = [getattr(o, "blocked_by", "error") for o in together]
+    assert blocked_by == [
+        "suppression",
+        "suppression",
+        "daily_domain_cap",
+        "idempotency",
+        "legal_basis",
+        None,
+        "error",
+        None,
+        "suppression",
+        None,
+        None,
+        "legal_basis",
+        None,
+        "error",
+    ]

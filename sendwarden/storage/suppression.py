@@ -96,15 +96,12 @@ class Lookup:
     domains: Sequence[str]
 
 
-async def matching(
-    session: AsyncSession, *, user_id: int, address: str, domains: Sequence[str]
-) -> list[Match]:
-    """Entries blocking `address` for `user_id`: the address or one of `domains`, own or global."""
-    return (await matching_many(session, [Lookup(user_id, address, domains)]))[0]
-
-
 async def matching_many(session: AsyncSession, lookups: Sequence[Lookup]) -> list[list[Match]]:
-    """`matching` for each lookup, with one query for all of them."""
+    """Entries blocking each lookup's address or one of its domains, own or global.
+
+    One query for all of them; each list has own entries first, then addresses
+    before domains, for a stable explanation.
+    """
     if not lookups:
         return []
     params = {
