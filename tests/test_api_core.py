@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import pytest
@@ -235,6 +237,38 @@ async def test_suppression_csv_import_reports_bad_rows_with_line_numbers(api: Ap
         "good1@example.com",
         "good2@example.com",
     ]
+
+
+async def test_suppression_export_cells_never_start_a_formula_and_re_import_unchanged(
+    api: ApiHarness,
+) -> None:
+    # Valid addresses and remote-controlled reasons can start like a spreadsheet formula.
+    hostile = {
+        "=cmd@example.com": '=HYPERLINK("http://evil.example")',
+        "+1@example.com": "@SUM(A1:A9)",
+        "-x@example.com": "-2+3",
+    }
+    for address, reason in hostile.items():
+        r = await api.client.post(
+            f"{API}/suppression",
+            json={"email": address, "reason": reason},
+            headers=api.alice.headers,
+        )
+        assert r.status_code == 201, r.text
+    exported = await api.client.get(f"{API}/suppression/export", headers=api.alice.headers)
+    rows = list(csv.reader(io.StringIO(exported.text)))[1:]
+    assert rows and all(
+        not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row[1:4]
+    ), rows
+    assert {row[1] for row in rows} == {"'" + address for address in hostile}
+    r = await api.client.post(
+        f"{API}/suppression/import",
+        content=exported.content,
+        headers={**api.bob.headers, "Content-Type": "text/csv"},
+    )
+    assert r.json() == {"added": 3, "duplicate": 0, "invalid": []}
+    listed = await api.client.get(f"{API}/suppression", headers=api.bob.headers)
+    assert {(i["value"], i["reason"]) for i in listed.json()["items"]} == set(hostile.items())
 
 
 async def test_suppression_import_of_export_round_trips(api: ApiHarness) -> None:

@@ -457,6 +457,15 @@ def test_audit_export_jsonl_and_csv_are_chronological(url: str, alice: str, tmp_
     assert json.loads(rows[2]["details"])["value"] == "c@example.com"
 
 
+def test_audit_export_csv_cells_never_start_a_formula(url: str, alice: str, tmp_path: Path) -> None:
+    assert cli(url, "suppress", "add", "=cmd@example.com", "--reason", "@SUM(A1)").exit_code == 0
+    as_csv = tmp_path / "audit.csv"
+    assert cli(url, "audit", "export", str(as_csv), "--format", "csv").exit_code == 0
+    [row] = list(csv.DictReader(io.StringIO(as_csv.read_text())))
+    assert (row["lead_email"], row["reason"]) == ("'=cmd@example.com", "'@SUM(A1)")
+    assert not any(str(v).startswith(("=", "+", "-", "@")) for v in row.values()), row
+
+
 def test_audit_export_pages_through_many_entries(
     url: str, alice: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -33,6 +33,7 @@ from sendwarden.cli.state import (
     in_transaction,
     with_database,
 )
+from sendwarden.services.csv_cells import to_cell
 from sendwarden.storage import audit
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import AuditEntry
@@ -175,7 +176,12 @@ def verify() -> None:
 def export(
     file: Annotated[str, typer.Argument(help="Output file, or - for standard output.")],
     fmt: Annotated[
-        ExportFormat, typer.Option("--format", help="JSON Lines or CSV.")
+        ExportFormat,
+        typer.Option(
+            "--format",
+            help="JSON Lines or CSV (for spreadsheets: a cell that would start a formula"
+            " gets a leading ').",
+        ),
     ] = ExportFormat.JSONL,
     user: UserOption = None,
 ) -> None:
@@ -229,13 +235,12 @@ def _writer(out: IO[str], fmt: ExportFormat) -> Callable[[dict[str, Any]], None]
     writer.writeheader()
 
     def write_csv(record: dict[str, Any]) -> None:
-        writer.writerow(
-            {
-                **record,
-                "timestamp": record["timestamp"].isoformat(),
-                "details": json.dumps(record["details"], ensure_ascii=False, sort_keys=True),
-            }
-        )
+        row = {
+            **record,
+            "timestamp": record["timestamp"].isoformat(),
+            "details": json.dumps(record["details"], ensure_ascii=False, sort_keys=True),
+        }
+        writer.writerow({k: to_cell(v) if isinstance(v, str) else v for k, v in row.items()})
 
     return write_csv
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.policy import InvalidAddress, address_key, normalize_domain, normalize_email
+from sendwarden.services.csv_cells import from_cell, to_cell
 from sendwarden.services.errors import Forbidden, InvalidInput
 from sendwarden.storage import audit, suppression
 from sendwarden.storage.models import Suppression, SuppressionKind, SuppressionSource, User
@@ -145,8 +146,8 @@ def parse_csv(data: bytes) -> Iterator[tuple[int, str | None, str | None, str | 
         if target_col >= len(row) or not row[target_col].strip():
             yield number, None, None, "no email or domain in this row"
             continue
-        reason = row[reason_col].strip() if 0 <= reason_col < len(row) else None
-        yield number, row[target_col].strip(), reason or None, None
+        reason = from_cell(row[reason_col].strip()) if 0 <= reason_col < len(row) else None
+        yield number, from_cell(row[target_col].strip()), reason or None, None
 
 
 async def import_csv(
@@ -200,9 +201,9 @@ def export_rows(rows: Iterable[Suppression]) -> Iterator[str]:
         writer.writerow(
             [
                 row.kind,
-                row.value,
-                row.reason or "",
-                row.source,
+                to_cell(row.value),
+                to_cell(row.reason or ""),
+                to_cell(row.source),
                 "global" if row.user_id is None else "user",
                 row.created_at.isoformat(),
             ]
