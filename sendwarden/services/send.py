@@ -192,6 +192,8 @@ class SendPipeline:
             # before the write transaction: on SQLite they do not hold the write lock.
             async with self.db.read() as session:
                 decided, plans = await self._read(session, items)
+            if not plans:  # every request refused before writing (unknown lead, bad sender)
+                return [decided[i] for i in range(len(items))]
             async with self.db.transaction() as session:
                 # Inserts first, reservations last: on PostgreSQL the reservations
                 # lock the user's counter row until commit, and every other batch
