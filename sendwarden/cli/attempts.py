@@ -9,7 +9,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.api.schemas import AttemptOut
-from sendwarden.cli.output import print_fields, print_json, print_page_footer, print_table
+from sendwarden.cli.output import print_fields, print_json, print_page, print_table
 from sendwarden.cli.state import (
     JsonOption,
     LimitOption,
@@ -74,27 +74,23 @@ def list_attempts(
         )
 
     rows, total = in_transaction(work)
-    records = [attempt_record(a) for a in rows]
-    if as_json:
-        print_json({"items": records, "total": total, "limit": limit, "offset": offset})
-        return
-    print_table(
-        ["ID", "Created (UTC)", "Status", "Recipient", "Region", "Basis", "Subject", "Reason"],
+    print_page(
+        [attempt_record(a) for a in rows],
         [
-            (
-                r["id"],
-                r["created_at"],
-                r["status"],
-                r["recipient_email"],
-                r["region"],
-                r["legal_basis"],
-                r["subject"],
-                r["reason"],
-            )
-            for r in records
+            ("ID", "id"),
+            ("Created (UTC)", "created_at"),
+            ("Status", "status"),
+            ("Recipient", "recipient_email"),
+            ("Region", "region"),
+            ("Basis", "legal_basis"),
+            ("Subject", "subject"),
+            ("Reason", "reason"),
         ],
+        total=total,
+        limit=limit,
+        offset=offset,
+        as_json=as_json,
     )
-    print_page_footer(len(records), total, offset)
 
 
 @attempts_app.command("show")

@@ -19,9 +19,7 @@ from sendwarden.cli.errors import EXIT_USER_ERROR
 from sendwarden.cli.output import (
     advance_to,
     print_error,
-    print_json,
-    print_page_footer,
-    print_table,
+    print_page,
     progress_bar,
 )
 from sendwarden.cli.state import (
@@ -139,18 +137,21 @@ def list_entries(
         return await audit.list_entries(session, query, limit=limit, offset=offset)
 
     rows, total = in_transaction(work)
-    records = [entry_record(e) for e in rows]
-    if as_json:
-        print_json({"items": records, "total": total, "limit": limit, "offset": offset})
-        return
-    print_table(
-        ["Seq", "Time (UTC)", "Event", "Recipient", "Result", "Reason"],
+    print_page(
+        [entry_record(e) for e in rows],
         [
-            (r["seq"], r["timestamp"], r["event"], r["lead_email"], r["policy_result"], r["reason"])
-            for r in records
+            ("Seq", "seq"),
+            ("Time (UTC)", "timestamp"),
+            ("Event", "event"),
+            ("Recipient", "lead_email"),
+            ("Result", "policy_result"),
+            ("Reason", "reason"),
         ],
+        total=total,
+        limit=limit,
+        offset=offset,
+        as_json=as_json,
     )
-    print_page_footer(len(records), total, offset)
 
 
 @audit_app.command("verify")

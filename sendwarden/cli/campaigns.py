@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.api.schemas import CampaignCreate, CampaignOut, Page
-from sendwarden.cli.output import print_fields, print_json, print_page_footer, print_table
+from sendwarden.cli.output import print_fields, print_json, print_page
 from sendwarden.cli.state import (
     JsonOption,
     LimitOption,
@@ -95,14 +95,20 @@ def list_campaigns(
         )
 
     page = in_transaction(work)
-    if as_json:
-        print_json(page.model_dump(mode="json"))
-        return
-    print_table(
-        ["ID", "Name", "Leads", "Created (UTC)", "Description"],
-        [(c.id, c.name, c.lead_count, c.created_at, c.description) for c in page.items],
+    print_page(
+        [c.model_dump() for c in page.items],
+        [
+            ("ID", "id"),
+            ("Name", "name"),
+            ("Leads", "lead_count"),
+            ("Created (UTC)", "created_at"),
+            ("Description", "description"),
+        ],
+        total=page.total,
+        limit=limit,
+        offset=offset,
+        as_json=as_json,
     )
-    print_page_footer(len(page.items), page.total, offset)
 
 
 @campaigns_app.command("show")

@@ -17,7 +17,7 @@ from sendwarden.cli.errors import CliError
 from sendwarden.cli.output import (
     advance_to,
     print_json,
-    print_page_footer,
+    print_page,
     print_table,
     progress_bar,
 )
@@ -313,25 +313,22 @@ def list_leads(
         )
 
     page = in_transaction(work)
-    if as_json:
-        print_json(page.model_dump(mode="json"))
-        return
-    print_table(
-        ["ID", "Website", "Email", "Name", "Status", "Consent (UTC)", "Added (UTC)"],
+    print_page(
+        [lead.model_dump() for lead in page.items],
         [
-            (
-                lead.id,
-                lead.website_url,
-                lead.contact_email,
-                lead.contact_name,
-                lead.status,
-                lead.consent_recorded_at,
-                lead.created_at,
-            )
-            for lead in page.items
+            ("ID", "id"),
+            ("Website", "website_url"),
+            ("Email", "contact_email"),
+            ("Name", "contact_name"),
+            ("Status", "status"),
+            ("Consent (UTC)", "consent_recorded_at"),
+            ("Added (UTC)", "created_at"),
         ],
+        total=page.total,
+        limit=limit,
+        offset=offset,
+        as_json=as_json,
     )
-    print_page_footer(len(page.items), page.total, offset)
 
 
 @leads_app.command("status")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -88,7 +88,24 @@ def print_fields(pairs: Iterable[tuple[str, Any]], *, title: str | None = None) 
     out().print(table)
 
 
-def print_page_footer(shown: int, total: int, offset: int) -> None:
+def print_page(
+    records: Sequence[Mapping[str, Any]],
+    columns: Sequence[tuple[str, str]],
+    *,
+    total: int,
+    limit: int,
+    offset: int,
+    as_json: bool,
+) -> None:
+    """One page of a list command: JSON with the paging fields, or a table of `columns`
+    ((heading, record key) pairs) and, when there is more, a footer on stderr."""
+    if as_json:
+        print_json({"items": list(records), "total": total, "limit": limit, "offset": offset})
+        return
+    print_table(
+        [heading for heading, _ in columns], [[r[key] for _, key in columns] for r in records]
+    )
+    shown = len(records)
     if total > shown:
         first = offset + 1 if shown else offset
         err_console.print(f"{first}-{offset + shown} of {total} (use --offset/--limit for more)")

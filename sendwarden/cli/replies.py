@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.api.schemas import ReplyOut
 from sendwarden.cli.campaigns import MAX_ID, CampaignOption
-from sendwarden.cli.output import print_json, print_page_footer, print_table
+from sendwarden.cli.output import print_json, print_page
 from sendwarden.cli.state import (
     JsonOption,
     LimitOption,
@@ -53,26 +53,22 @@ def list_replies(
         )
 
     rows, total = in_transaction(work)
-    records = [reply_record(r) for r in rows]
-    if as_json:
-        print_json({"items": records, "total": total, "limit": limit, "offset": offset})
-        return
-    print_table(
-        ["ID", "Received (UTC)", "From", "Subject", "Class", "Auto class", "Lead"],
+    print_page(
+        [reply_record(r) for r in rows],
         [
-            (
-                r["id"],
-                r["created_at"],
-                r["from_address"],
-                r["subject"],
-                r["classification"],
-                r["auto_classification"],
-                r["lead_id"],
-            )
-            for r in records
+            ("ID", "id"),
+            ("Received (UTC)", "created_at"),
+            ("From", "from_address"),
+            ("Subject", "subject"),
+            ("Class", "classification"),
+            ("Auto class", "auto_classification"),
+            ("Lead", "lead_id"),
         ],
+        total=total,
+        limit=limit,
+        offset=offset,
+        as_json=as_json,
     )
-    print_page_footer(len(records), total, offset)
 
 
 @replies_app.command("reclassify")

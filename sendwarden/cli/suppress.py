@@ -14,7 +14,7 @@ from sendwarden.cli.errors import CliError
 from sendwarden.cli.output import (
     advance_to,
     print_json,
-    print_page_footer,
+    print_page,
     print_table,
     progress_bar,
 )
@@ -112,18 +112,22 @@ def list_entries(
         )
 
     rows, total = in_transaction(work)
-    records = [suppression_record(r) for r in rows]
-    if as_json:
-        print_json({"items": records, "total": total, "limit": limit, "offset": offset})
-        return
-    print_table(
-        ["ID", "Kind", "Value", "Scope", "Source", "Reason", "Added (UTC)"],
+    print_page(
+        [suppression_record(r) for r in rows],
         [
-            (r["id"], r["kind"], r["value"], r["scope"], r["source"], r["reason"], r["created_at"])
-            for r in records
+            ("ID", "id"),
+            ("Kind", "kind"),
+            ("Value", "value"),
+            ("Scope", "scope"),
+            ("Source", "source"),
+            ("Reason", "reason"),
+            ("Added (UTC)", "created_at"),
         ],
+        total=total,
+        limit=limit,
+        offset=offset,
+        as_json=as_json,
     )
-    print_page_footer(len(records), total, offset)
 
 
 @suppress_app.command("remove")
