@@ -74,6 +74,7 @@ class PolicyDecision:
     user_cap: int
     domain_count: int
     domain_cap: int
+    duplicate: Duplicate = None  # what the idempotency read found
 
     @property
     def blocked_by(self) -> CheckName | None:
@@ -172,6 +173,7 @@ def evaluate(inputs: PolicyInputs) -> PolicyDecision:
         user_cap=inputs.user_cap,
         domain_count=inputs.domain_count,
         domain_cap=inputs.domain_cap,
+        duplicate=inputs.duplicate,
     )
 
 

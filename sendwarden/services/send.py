@@ -286,11 +286,7 @@ class SendPipeline:
         assert attempt is not None
         if not decision.allowed:
             rule = decision.blocked_by or "unknown"
-            in_flight = (
-                rule == "idempotency"
-                and await send_keys.duplicate_state(session, plan.user_id, decision.idempotency_key)
-                == "in_flight"
-            )
+            in_flight = rule == "idempotency" and decision.duplicate == "in_flight"
             plan.entry = _blocked_entry(attempt, decision, request, decision.reason, rule)
             outcome: Outcome = "in_flight" if in_flight else "blocked"
             return _Prepared(attempt, decision, False, outcome, rule)

@@ -114,15 +114,15 @@ async def check_keys(
     session: AsyncSession, plaintexts: Sequence[str]
 ) -> list[Authenticated | None]:
     """Look several keys up with one query; one answer per key, in order."""
-    prefixes = {p for p in map(_split, plaintexts) if p is not None}
+    prefixes = [_split(p) for p in plaintexts]
+    wanted = sorted({p for p in prefixes if p is not None})
     rows = {}
-    if prefixes:
-        found = await session.execute(_KEYS_AND_USERS, {"prefixes": sorted(prefixes)})
+    if wanted:
+        found = await session.execute(_KEYS_AND_USERS, {"prefixes": wanted})
         rows = {row.prefix: row for row in found}
     now = utcnow()
     answers: list[Authenticated | None] = []
-    for plaintext in plaintexts:
-        prefix = _split(plaintext)
+    for plaintext, prefix in zip(plaintexts, prefixes, strict=True):
         row = rows.get(prefix) if prefix is not None else None
         # Compare even when nothing was found so that timing does not reveal prefixes.
         stored = row.key_hash if row is not None else "0" * 64
