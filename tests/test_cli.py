@@ -71,7 +71,7 @@ def sql(url: str, statement: str) -> None:
 
 def authenticates(url: str, key: str) -> bool:
     async def work(session: Any) -> bool:
-        return await users.authenticate(session, key) is not None
+        return (await users.check_keys(session, [key]))[0] is not None
 
     return bool(run_db(url, work))
 

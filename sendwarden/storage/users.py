@@ -105,11 +105,6 @@ class Authenticated:
     touch_due: bool  # last_used_at is older than LAST_USED_RESOLUTION
 
 
-async def check_key(session: AsyncSession, plaintext: str) -> Authenticated | None:
-    """Look the key up without writing anything (safe in a read-only transaction)."""
-    return (await check_keys(session, [plaintext]))[0]
-
-
 async def check_keys(
     session: AsyncSession, plaintexts: Sequence[str]
 ) -> list[Authenticated | None]:
@@ -138,15 +133,6 @@ async def check_keys(
 async def touch_key(session: AsyncSession, key_id: int) -> None:
     """Record that the key was used. Coarse: a write on every request would serialise them."""
     await session.execute(_TOUCH, {"key_id": key_id, "now": utcnow()})
-
-
-async def authenticate(session: AsyncSession, plaintext: str) -> User | None:
-    found = await check_key(session, plaintext)
-    if found is None:
-        return None
-    if found.touch_due:
-        await touch_key(session, found.key_id)
-    return found.user
 
 
 async def list_keys(session: AsyncSession, user_id: int | None = None) -> list[ApiKey]:
