@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     sendwarden_poll_interval: float = Field(default=0, ge=0)
     sendwarden_max_body_bytes: int = Field(default=512 * 1024, ge=1024)
     sendwarden_log_level: str = "INFO"
+    sendwarden_keep_alive: int = Field(default=5, ge=1)
     sendwarden_recover_on_start: bool = True
     sendwarden_instance_name: str = Field(default_factory=socket.gethostname)
 

@@ -37,7 +37,10 @@ SEND = "/api/v1/backlink-outreach/outreach/send"
 WORKERS = 4
 DOMAIN_CAP = 20
 LEADS = 200
-CONCURRENCY = 50
+PER_WORKER = 6  # connections pinned to each worker
+# Pinning connections to workers can take several seconds of probes: the first
+# ones must not be dropped as idle (uvicorn's default is 5 s) before they are used.
+KEEP_ALIVE = 120
 
 
 @pytest.fixture
@@ -119,13 +122,14 @@ async def test_domain_cap_holds_across_four_workers(
         SENDWARDEN_DOMAIN_DAILY_CAP=DOMAIN_CAP,
         SENDWARDEN_USER_DAILY_CAP=1000,
         DATABASE_POOL_SIZE=8,
+        SENDWARDEN_KEEP_ALIVE=KEEP_ALIVE,
     )
     with LiveServer(env, workers=WORKERS, workdir=tmp_path / "server") as server:
         assert len(server.worker_pids()) == WORKERS
         async with AsyncExitStack() as stack:
             # Connections pinned to every worker: left to the kernel, a fast server
             # can take all of one client's connections on a single worker.
-            clients = await clients_on_every_worker(server, stack, CONCURRENCY // WORKERS)
+            clients = await clients_on_every_worker(server, stack, PER_WORKER)
             payloads = [send_payload(seeded, e) for e in emails]
             responses = await post_spread(clients, seeded, payloads)
             workers_used = busy_workers(server)
@@ -162,7 +166,7 @@ async def test_identical_concurrent_sends_across_workers_deliver_once(
     seeded = await seed_leads(pg_url, [email])
     # A slow server keeps the first send in flight while the others arrive.
     with SlowCaptureServer(tmp_path / "smtp", delay=0.3) as smtp:
-        env = live_env(pg_url, smtp, DATABASE_POOL_SIZE=8)
+        env = live_env(pg_url, smtp, DATABASE_POOL_SIZE=8, SENDWARDEN_KEEP_ALIVE=KEEP_ALIVE)
         with LiveServer(env, workers=WORKERS, workdir=tmp_path / "server") as server:
             async with AsyncExitStack() as stack:
                 clients = await clients_on_every_worker(server, stack, per_worker=5)

@@ -63,6 +63,7 @@ def serve(
             port=port,
             workers=workers,
             log_level=config.sendwarden_log_level.lower(),
+            timeout_keep_alive=config.sendwarden_keep_alive,
         )
     finally:
         if metrics_dir is not None:
