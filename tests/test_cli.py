@@ -641,6 +641,7 @@ def test_serve_recovers_once_then_runs_uvicorn_workers(
         monkeypatch.setenv(name, "placeholder")
         monkeypatch.delenv(name)
     monkeypatch.setenv("SENDWARDEN_INSTANCE_NAME", "host-a")
+    monkeypatch.setenv("SENDWARDEN_KEEP_ALIVE", "75")
 
     run_db(url, lambda session: interrupted_attempt(session, "alice", owner="host-a"))
     seen: dict[str, Any] = {}
@@ -658,6 +659,7 @@ def test_serve_recovers_once_then_runs_uvicorn_workers(
     assert "1 interrupted" in result.stderr
     assert seen["target"] == "sendwarden.api.app:create_app" and seen["factory"] is True
     assert (seen["host"], seen["port"], seen["workers"]) == ("0.0.0.0", 8123, 3)
+    assert seen["timeout_keep_alive"] == 75
     assert seen["recover"] == "false" and seen["metrics_dir_existed"]
     assert seen["worker_settings"] == Settings(database_url=url).database_url
     assert not Path(seen["metrics_dir"]).exists()
