@@ -83,8 +83,11 @@ def test_mail_system_5_3_x_is_soft() -> None:
     assert classify_status("5.3.2", "System not accepting network messages") is SOFT
 
 
-def test_unroutable_domain_5_4_4_is_hard() -> None:
-    assert classify_status("5.4.4", "Host or domain name not found") is HARD
+def test_unroutable_domain_5_4_4_alone_is_not_a_hard_bounce() -> None:
+    # Issue 11: a routing/DNS failure is not proof the recipient's address is dead.
+    assert classify_status("5.4.4", "Host or domain name not found") is SOFT
+    text = "Host or domain name not found. Name service error for name=x.example type=MX"
+    assert classify_status("5.4.4", text, "failed") is SOFT
 
 
 def test_office365_access_denied_5_4_1_is_hard() -> None:

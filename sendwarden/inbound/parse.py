@@ -9,14 +9,9 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import collapse_rfc2231_value, getaddresses
 
-from sendwarden.inbound.dsn import (
-    body_texts,
-    header_value,
-    normalize_message_id,
-    parse_dsn,
-    part_text,
-)
+from sendwarden.inbound.dsn import parse_dsn
 from sendwarden.inbound.feedback import is_feedback_report, is_not_a_complaint, parse_arf
+from sendwarden.inbound.message_access import body_texts, header_value, part_text
 from sendwarden.inbound.model import (
     InboundKind,
     InboundParseError,
@@ -25,8 +20,8 @@ from sendwarden.inbound.model import (
 )
 from sendwarden.inbound.quoting import html_to_text, strip_quoted_and_signature
 from sendwarden.inbound.replies import classify_reply, looks_out_of_office, normalize
+from sendwarden.mailformat import is_daemon_address, message_id_tokens, normalize_message_id
 
-_MESSAGE_ID_TOKEN = re.compile(r"<[^<>\s]+>")
 _KNOWN_HEADERS = frozenset(
     {
         "from", "to", "subject", "date", "message-id", "content-type", "received",
@@ -34,10 +29,6 @@ _KNOWN_HEADERS = frozenset(
         "auto-submitted", "delivered-to", "reply-to",
     }
 )  # fmt: skip
-_DAEMON_SENDER = re.compile(
-    r"^(?:mailer-daemon|mailer_daemon|mailerdaemon|postmaster|mail-daemon|double-bounce)@",
-    re.IGNORECASE,
-)
 _REPLY_OR_FORWARD_PREFIX = re.compile(r"^\s*(?:re|aw|sv|fw|fwd|wg|tr|rv|rif|i|antw)\s*:", re.I)
 _BOUNCE_SUBJECT = re.compile(
     r"^\s*(?:undeliver(?:ed|able)|delivery status notification|mail delivery failed"
@@ -154,7 +145,7 @@ def _is_calendar_message(msg: Message) -> bool:
 
 
 def _looks_like_bounce(msg: Message, sender: str | None, subject: str) -> bool:
-    if sender and _DAEMON_SENDER.match(sender):
+    if is_daemon_address(sender):
         return True
     if _REPLY_OR_FORWARD_PREFIX.match(subject):
         return False
@@ -212,7 +203,7 @@ def _interpret(msg: EmailMessage) -> ParsedInbound:
         from_address=sender,
         subject=subject,
         in_reply_to=normalize_message_id(header_value(msg, "In-Reply-To")),
-        references=tuple(_MESSAGE_ID_TOKEN.findall(header_value(msg, "References") or "")),
+        references=message_id_tokens(header_value(msg, "References")),
         original_message_id=None,
     )
     report_type = _report_type(msg)

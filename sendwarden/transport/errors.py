@@ -6,12 +6,11 @@ API clients and to write to logs: no server text, no credentials.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
-DeliveryStage = Literal["connect", "tls", "auth", "mail", "rcpt", "data", "timeout", "protocol"]
+from sendwarden.mailformat import parse_enhanced_status
 
-_ENHANCED_STATUS = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})(?!\d)")
+DeliveryStage = Literal["connect", "tls", "auth", "mail", "rcpt", "data", "timeout", "protocol"]
 
 
 class TransportConfigError(Exception):
@@ -36,12 +35,6 @@ class InvalidAddressError(MessageBuildError):
     def __init__(self, field: str) -> None:
         self.field = field
         super().__init__(f"header field {field!r} is not a single valid e-mail address")
-
-
-def parse_enhanced_status(text: str) -> str | None:
-    """The RFC 3463 enhanced status code at the start of a reply text, e.g. "5.1.1"."""
-    match = _ENHANCED_STATUS.match(text)
-    return ".".join(match.groups()) if match else None
 
 
 class DeliveryError(Exception):
