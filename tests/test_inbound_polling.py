@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sendwarden.services.polling import poll_once
 from sendwarden.storage.models import (
     AuditEntry,
+    BounceEvent,
     InboundMessage,
     Lead,
     Reply,
@@ -191,19 +192,41 @@ async def test_policy_block_5_7_x_is_sender_incident_not_suppression(
 async def test_soft_bounces_suppress_after_three_in_seven_days(
     app: ApiHarness, dovecot_server: DovecotServer, folder: str
 ) -> None:
-    sent = await sent_to(app, "full@soft.example")
+    # Three different messages, each soft-bounced: the same message's retries count once.
+    sent = [await sent_to(app, "full@soft.example", subject=f"Guest post {i}") for i in range(3)]
     for i in range(2):
         dovecot_server.append(
-            dsn(sent, "4.2.2", "452 4.2.2 Mailbox full", ident=f"soft{i}", action="delayed"), folder
+            dsn(sent[i], "4.2.2", "452 4.2.2 Mailbox full", ident=f"soft{i}", action="delayed"),
+            folder,
         )
     await poll(app, dovecot_server, folder)
     assert await suppressions(app) == []
     dovecot_server.append(
-        dsn(sent, "4.2.2", "452 4.2.2 Mailbox full", ident="soft2", action="delayed"), folder
+        dsn(sent[2], "4.2.2", "452 4.2.2 Mailbox full", ident="soft2", action="delayed"), folder
     )
     await poll(app, dovecot_server, folder)
     [row] = await suppressions(app)
     assert row.source == "bounce" and "soft bounces" in (row.reason or "")
+
+
+async def test_delay_notice_and_expiry_of_the_same_message_count_as_one_soft_bounce(
+    app: ApiHarness, dovecot_server: DovecotServer, folder: str
+) -> None:
+    first = await sent_to(app, "slow@soft.example", subject="Guest post 1")
+    second = await sent_to(app, "slow@soft.example", subject="Guest post 2")
+    for ident, action in (("d1", "delayed"), ("x1", "failed")):
+        timeout = "connect to mx.soft.example[192.0.2.9]:25: Connection timed out"
+        dovecot_server.append(dsn(first, "4.4.1", timeout, ident=ident, action=action), folder)
+    for ident, action in (("d2", "delayed"), ("x2", "failed")):
+        timeout = "connect to mx.soft.example[192.0.2.9]:25: Connection timed out"
+        dovecot_server.append(dsn(second, "4.4.1", timeout, ident=ident, action=action), folder)
+    while (await poll(app, dovecot_server, folder)).fetched:
+        pass
+    # Four soft reports, two messages: two soft bounces, below the limit of three.
+    assert await suppressions(app) == []
+    async with app.db.transaction() as session:
+        events = await session.scalar(select(func.count()).select_from(BounceEvent))
+    assert events == 4  # every report is still recorded as evidence
 
 
 async def test_complaint_suppresses_with_source_complaint(

@@ -148,24 +148,36 @@ def recipient_context(human: str, address: str, *, single: bool) -> str:
     return " ".join(chunks)[:3000]
 
 
+def _lead_in(report: str, start: int) -> str:
+    """The line just above an address: some reports give the verdict first ("the following
+    user does not exist:" then the address), Japanese providers among them."""
+    line_start = report.rfind("\n", 0, start) + 1
+    above_start = report.rfind("\n", 0, max(0, line_start - 1)) + 1
+    return report[above_start:start] if line_start > 0 else report[line_start:start]
+
+
 def from_text(msg: Message) -> tuple[list[BounceRecipient], str]:
     text = "\n".join(body_texts(msg)).replace("\r\n", "\n")
     report, _ = split_returned(text)
     hits = _candidate_addresses(report, _excluded_addresses(msg))
     action = "delayed" if DELAY.search(report) else "failed"
     recipients: list[BounceRecipient] = []
+    first_mention: dict[str, int] = {}
+    for start, _, address in hits:
+        first_mention.setdefault(address.lower(), start)
     for address, chunks in _stretches(report, hits).items():
         diagnostic = " ".join(" ".join(chunks).split()).strip(" :>") or None
         if diagnostic and len(diagnostic) > 1000:
             diagnostic = diagnostic[:1000]
         status = _best_code_text(chunks)
+        lead_in = _lead_in(report, first_mention[address.lower()])
         recipients.append(
             BounceRecipient(
                 recipient=address,
                 action=action,
                 status=status,
                 diagnostic=diagnostic,
-                classification=classify_status(status, diagnostic, action),
+                classification=classify_status(status, diagnostic, action, lead_in),
             )
         )
     return recipients, text

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.inbound.dsn import classify_smtp_reply
@@ -18,6 +17,7 @@ from sendwarden.observability import metrics
 from sendwarden.policy import InvalidAddress, address_key, normalize_email
 from sendwarden.services import suppressions
 from sendwarden.storage import audit
+from sendwarden.storage.inbound import count_soft_bounced_messages
 from sendwarden.storage.models import (
     Attempt,
     BounceEvent,
@@ -149,13 +149,8 @@ async def record_bounce(
         )
         await set_lead_status(session, lead_id, LeadStatus.BOUNCED)
         return True
-    recent = await session.scalar(
-        select(func.count(BounceEvent.id)).where(
-            BounceEvent.user_id == user_id,
-            func.lower(BounceEvent.recipient) == recipient.lower(),
-            BounceEvent.classification == BounceClass.SOFT.value,
-            BounceEvent.created_at >= utcnow() - SOFT_BOUNCE_WINDOW,
-        )
+    recent = await count_soft_bounced_messages(
+        session, user_id=user_id, recipient=recipient, since=utcnow() - SOFT_BOUNCE_WINDOW
     )
     if int(recent or 0) >= SOFT_BOUNCE_LIMIT:
         await suppress_recipient(

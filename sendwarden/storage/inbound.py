@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendwarden.storage.models import InboundMessage, MailboxCursor, Reply
+from sendwarden.storage.models import BounceEvent, InboundMessage, MailboxCursor, Reply
 from sendwarden.storage.types import utcnow
 
 
@@ -67,3 +69,25 @@ async def list_replies(
 
 async def get_reply(session: AsyncSession, *, user_id: int, reply_id: int) -> Reply | None:
     return await session.scalar(select(Reply).where(Reply.id == reply_id, Reply.user_id == user_id))
+
+
+async def count_soft_bounced_messages(
+    session: AsyncSession, *, user_id: int, recipient: str, since: datetime
+) -> int:
+    """Soft bounces of one recipient since a moment, one per returned MESSAGE.
+
+    A delay notice and the final expiry bounce of the same message are one soft bounce, not
+    two. The message is the attempt the bounce was matched to by its original Message-ID
+    (the dedupe key is original Message-ID + recipient + soft; the recipient is fixed here).
+    Events matched to no attempt count one each.
+    """
+    per_message = func.coalesce(BounceEvent.attempt_id, -BounceEvent.id)
+    count = await session.scalar(
+        select(func.count(func.distinct(per_message))).where(
+            BounceEvent.user_id == user_id,
+            func.lower(BounceEvent.recipient) == recipient.lower(),
+            BounceEvent.classification == "soft",
+            BounceEvent.created_at >= since,
+        )
+    )
+    return int(count or 0)
