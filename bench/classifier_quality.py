@@ -2,7 +2,8 @@
 
 Run: python bench/classifier_quality.py [path/to/tests/data/inbound]
 Three views: message kind (parse errors count as kind "error"), reply class (messages labelled
-with one), bounce class (one item per labelled recipient; a missed recipient is "missing").
+with one), bounce class (one item per labelled recipient; a missed recipient is "missing"),
+then the bounce figures per failure category (classifier_bounces.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from classifier_bounces import collect as bounce_items
+from classifier_bounces import report as bounce_report
 
 from sendwarden.inbound.model import InboundParseError, ParsedInbound
 from sendwarden.inbound.parse import parse_inbound
@@ -74,6 +78,8 @@ def main() -> None:
     _report("message kind", kinds)
     _report("reply class", replies)
     _report("bounce class per recipient", bounces)
+    print("\n== bounce categories (bench/classifier_bounces.py) ==")
+    bounce_report(bounce_items(corpus))
 
 
 if __name__ == "__main__":
