@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from email.message import EmailMessage, Message
 from email.parser import HeaderParser
 
-from sendwarden.inbound.quoting import html_to_text
+from sendwarden.inbound.html_text import html_to_text
 from sendwarden.mailformat import MESSAGE_ID_LINE, normalize_message_id
 
 

@@ -1,97 +1,58 @@
 """Reduce a reply to the text its author wrote: drop quoted history and signatures.
 
-Quoted history is cut at the first of:
-  * an attribution line ("On … wrote:", "Am … schrieb …:", "Le … a écrit :", "El … escribió:",
-    "Il … ha scritto:", "Op … schreef …:", also wrapped over up to three lines) containing a
-    date or an address and NOT followed by '>' lines (when it is, the quote is removed line
-    by line so inline and bottom-posted answers survive);
-  * "-----Original Message-----" and its translations, forwarded-message separators;
-  * an Outlook header block: From/Von/De/Da/Van followed by at least two of Sent/Date/To/
-    Subject (and their translations) within the next lines.
-Lines starting with '>' are always removed. Signatures are cut at the "-- " delimiter, at
-mobile footers ("Sent from my iPhone", "Von meinem iPhone gesendet", …) and at a sign-off
-line ("Best regards", "Mit freundlichen Grüßen", "Cordialement", "Saludos", "Cordiali
-saluti", "Met vriendelijke groet", …) when what follows looks like a signature, not prose.
+Quoted history is cut at the first of (phrase tables in quoting_phrases.py):
+  * an attribution line in any of ~25 languages ("On … wrote:", "Am … schrieb …:", "Den 12.
+    okt. 2026 kl. 10.00 skrev …:", "W dniu … pisze:", "Vào … đã viết:", "… 写道："), also
+    date-first ones with no verb ("2026-10-12 10:00 GMT+02:00 Anna <a@x>:"), wrapped over up
+    to three lines, or following the reply's own sentence on the same line. It must carry a
+    date or an address; when '>' lines follow it, the quote is removed line by line so inline
+    and bottom-posted answers survive;
+  * a separator ("-----Original Message-----", "-----Reply Message-----", "-------- Message
+    d'origine --------", "------ On … wrote ------") or a forwarded-message intro;
+  * a quoted header block: From/Date/Sent (and translations: Von, De, Da, Van, Från, Fra, Od,
+    От …) with at least two more header fields (Sent, To, Subject, Gesendet, Envoyé,
+    Skickat, Wysłano, Отправлено …) within the next lines, in any order;
+  * a rule of underscores followed by a header block or a mailing-list footer.
+Lines starting with '>' are always removed, and so is a fragment wrapped out of a quoted
+line (a long link). Signatures are cut at "-- ", at REAL mobile footers ("Sent from my
+iPhone", "Von meinem iPhone gesendet", "Get Outlook for iOS"; not "Sent from my desk, …")
+and at a sign-off line when what follows looks like a signature, not prose.
 """
 
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
-_ATTRIBUTION = re.compile(
-    r"^\s*(?:"
-    r"on\b.{0,300}\bwrote\s*:"
-    r"|am\b.{0,300}\bschrieb\b.{0,200}:"
-    r"|.{0,300}\bschrieb am\b.{0,200}:"
-    r"|le\b.{0,300}\ba\s+[ée]crit\s*:"
-    r"|el\b.{0,300}\bescribi[óo]\s*:"
-    r"|il\b.{0,300}\bha\s+scritto\s*:"
-    r"|op\b.{0,300}\bschreef\b.{0,200}:"
-    r"|op\b.{0,300}\bhet volgende geschreven\s*:"
-    r"|.{1,300}\b(?:wrote|schrieb|a\s+[ée]crit|escribi[óo]|ha\s+scritto|schreef)\s*:"
-    r")\s*$",
-    re.IGNORECASE | re.DOTALL,
-)
-# A wrapped attribution must start like one, else "Yes please" + "On … wrote:" would join.
-_WRAPPED_ATTRIBUTION_START = re.compile(r"^\s*(?:(?:on|am|le|el|il|op)\b|.*[<@])", re.IGNORECASE)
-_ORIGINAL_MESSAGE = re.compile(
-    r"^\s*[-_=*]{2,}\s*(?:"
-    r"original message|ursprüngliche nachricht|urspr[üu]ngliche nachricht|originalnachricht"
-    r"|message d'origine|message original|mensaje original|messaggio originale"
-    r"|oorspronkelijk bericht|origineel bericht"
-    r"|forwarded message|weitergeleitete nachricht|message transf[ée]r[ée]"
-    r"|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht"
-    r")\s*[-_=*]*\s*$",
-    re.IGNORECASE,
-)
-_FORWARD_INTRO = re.compile(
-    r"^\s*(?:begin forwarded message|anfang der weitergeleiteten nachricht"
-    r"|d[ée]but du message r[ée]exp[ée]di[ée]|inicio del mensaje reenviado"
-    r"|inizio messaggio inoltrato|begin doorgestuurd bericht)\s*:\s*$",
-    re.IGNORECASE,
-)
-_HEADER_FROM = re.compile(r"^\s*\*?(?:from|von|de|da|van)\s*:\*?\s*\S", re.IGNORECASE)
-_HEADER_OTHER = re.compile(
-    r"^\s*\*?(?:sent|date|to|cc|subject"
-    r"|gesendet|datum|an|betreff"
-    r"|envoy[ée]|date|[àa]|objet"
-    r"|enviado|fecha|para|asunto"
-    r"|inviato|data|a|oggetto"
-    r"|verzonden|datum|aan|onderwerp)\s*:\*?",
-    re.IGNORECASE,
-)
-_SIGNATURE_DELIMITER = re.compile(r"^--\s*$")
-_MOBILE_FOOTER = re.compile(
-    r"^\s*(?:sent from my\b|sent from (?:outlook|mail|yahoo|gmail)\b|get outlook for\b"
-    r"|von meinem \S+(?: \S+)? gesendet|gesendet von meinem\b|gesendet mit\b"
-    r"|envoy[ée] de mon\b|envoy[ée] depuis\b|enviado desde mi\b|enviado desde\b"
-    r"|inviato da\b|verzonden (?:vanaf|met) mijn\b|verstuurd vanaf mijn\b|verzonden vanaf\b)",
-    re.IGNORECASE,
-)
-_SIGN_OFF = re.compile(
-    r"^\s*(?:"
-    r"(?:best|kind|warm|warmest|many|with)? ?regards|best(?: wishes)?|cheers|sincerely"
-    r"|(?:yours )?(?:truly|sincerely)|all the best|thanks(?: again| and regards)?|thank you"
-    r"|mit freundlichen gr(?:ü|ue)(?:ß|ss)en|(?:viele|beste|liebe|freundliche|herzliche) "
-    r"gr(?:ü|ue)(?:ß|ss)e|gr(?:ü|ue)(?:ß|ss)e|gru(?:ß|ss)|mfg|lg|vg|danke"
-    r"|(?:bien )?cordialement|bien (?:à|a) vous|salutations(?: distingu[ée]es)?"
-    r"|sinc[èe]res salutations|merci(?: beaucoup)?|bonne journ[ée]e"
-    r"|(?:un )?saludos?(?: cordiales)?|atentamente|un abrazo|gracias"
-    r"|(?:cordiali|distinti) saluti|saluti|un saluto|grazie(?: mille)?|buona giornata"
-    r"|met vriendelijke groet(?:en)?|(?:hartelijke )?groet(?:en|jes)?|mvg|bedankt|dank je(?: wel)?"
-    r")\s*[,.!]?\s*$",
-    re.IGNORECASE,
-)
+from sendwarden.inbound import quoting_phrases as phrases
+from sendwarden.inbound.html_text import html_to_text
+
+__all__ = ["html_to_text", "strip_quoted_and_signature"]
+
 _SENTENCE_END = re.compile(r"[.!?]\s*$")
+_DATE_OR_ADDRESS = re.compile(r"[@\d]")
+_WRAPPED_START = re.compile(
+    r"^\s*(?:(?:" + phrases.ATTRIBUTION_STARTS + r")\b|.*[<@]|.*\d{1,2}[:.]\d{2})", re.I
+)
+_UNDERSCORE_RULE = re.compile(r"^\s*_{8,}\s*$")
 _MAX_SIGNATURE_LINES = 8
+_HEADER_WINDOW = 6
 
 
 def _joined(lines: list[str], index: int, count: int) -> str:
     return " ".join(line.strip() for line in lines[index : index + count])
 
 
-def _is_attribution(lines: list[str], index: int) -> int:
+def _is_attribution_text(text: str) -> bool:
+    if len(text) > 500 or not _DATE_OR_ADDRESS.search(text):
+        return False
+    return bool(
+        phrases.ATTRIBUTION.match(text)
+        or phrases.DATE_FIRST_ATTRIBUTION.match(text)
+        or phrases.DASHED_ATTRIBUTION.match(text)
+    )
+
+
+def _attribution_span(lines: list[str], index: int) -> int:
     """Number of lines the attribution at index spans (0 if none)."""
     if not lines[index].strip() or lines[index].lstrip().startswith(">"):
         return 0
@@ -100,11 +61,22 @@ def _is_attribution(lines: list[str], index: int) -> int:
             break
         if any(not line.strip() for line in lines[index : index + span]):
             break
-        if span > 1 and not _WRAPPED_ATTRIBUTION_START.match(lines[index]):
+        if span > 1 and not _WRAPPED_START.match(lines[index]):
             break
-        if _ATTRIBUTION.match(_joined(lines, index, span)):
+        if _is_attribution_text(_joined(lines, index, span)):
             return span
     return 0
+
+
+def _own_text_before_attribution(lines: list[str], index: int) -> str | None:
+    """ "Sounds good. On Mon, 12 Oct 2026 … wrote:" -> "Sounds good." (None if no such line)."""
+    for span in (1, 2):
+        if index + span > len(lines):
+            break
+        match = phrases.OWN_TEXT_THEN_ATTRIBUTION.match(_joined(lines, index, span))
+        if match and _is_attribution_text(match.group("attribution")):
+            return match.group("own")
+    return None
 
 
 def _followed_by_quote(lines: list[str], index: int) -> bool:
@@ -114,11 +86,38 @@ def _followed_by_quote(lines: list[str], index: int) -> bool:
     return False
 
 
-def _is_outlook_header_block(lines: list[str], index: int) -> bool:
-    if not _HEADER_FROM.match(lines[index]):
+def _is_header_line(line: str) -> bool:
+    return bool(phrases.HEADER_FROM.match(line) or phrases.HEADER_OTHER.match(line))
+
+
+def _is_header_block(lines: list[str], index: int) -> bool:
+    """A From-like field and two more header fields among the next few lines, any order
+    (Outlook starts with From:, some webmails with Date: or Sent:)."""
+    if not _is_header_line(lines[index]):
         return False
-    window = [line for line in lines[index + 1 : index + 8] if line.strip()][:5]
-    return sum(1 for line in window if _HEADER_OTHER.match(line)) >= 2
+    window = [lines[index]] + [line for line in lines[index + 1 : index + 10] if line.strip()]
+    window = window[:_HEADER_WINDOW]
+    fields = [line for line in window if _is_header_line(line)]
+    has_from = any(phrases.HEADER_FROM.match(line) for line in window)
+    return has_from and len(fields) >= 3 and _is_header_line(window[1] if len(window) > 1 else "")
+
+
+def _footer_follows(lines: list[str], index: int) -> bool:
+    following = [line for line in lines[index : index + 12] if line.strip()]
+    if following and _is_header_block(lines, lines.index(following[0], index)):
+        return True
+    return any(phrases.LIST_FOOTER.search(line) for line in following)
+
+
+def _is_wrapped_quote_fragment(lines: list[str], index: int) -> bool:
+    """A piece of a long quoted line (typically a link) wrapped onto a line without '>'."""
+    stripped = lines[index].strip()
+    if not stripped or index == 0 or not lines[index - 1].lstrip().startswith(">"):
+        return False
+    nxt = next((line for line in lines[index + 1 :] if line.strip()), "")
+    if not nxt.lstrip().startswith(">"):
+        return False
+    return " " not in stripped or "://" in stripped
 
 
 def _cut_history(lines: list[str]) -> list[str]:
@@ -127,36 +126,31 @@ def _cut_history(lines: list[str]) -> list[str]:
     while index < len(lines):
         line = lines[index]
         stripped = line.strip()
-        if stripped.startswith(">"):
+        if stripped.startswith(">") or _is_wrapped_quote_fragment(lines, index):
             index += 1
             continue
-        span = _is_attribution(lines, index)
+        span = _attribution_span(lines, index)
         if span:
             if _followed_by_quote(lines, index + span):
                 index += span
                 continue
-            # Real attributions carry a date or an address; "as my boss wrote:" does not.
-            if re.search(r"[@\d]", _joined(lines, index, span)):
-                break
+            break
+        own = _own_text_before_attribution(lines, index)
+        if own is not None:
+            kept.append(own)
+            break
         if (
-            _ORIGINAL_MESSAGE.match(line)
-            or _FORWARD_INTRO.match(line)
-            or _is_outlook_header_block(lines, index)
-            or (re.fullmatch(r"_{8,}", stripped) and _next_is_header_block(lines, index + 1))
-            or _SIGNATURE_DELIMITER.match(line)
-            or _MOBILE_FOOTER.match(line)
+            phrases.SEPARATOR.match(line)
+            or phrases.FORWARD_INTRO.match(line)
+            or _is_header_block(lines, index)
+            or (_UNDERSCORE_RULE.match(line) and _footer_follows(lines, index + 1))
+            or phrases.SIGNATURE_DELIMITER.match(line)
+            or phrases.MOBILE_FOOTER.match(line)
         ):
             break
         kept.append(line)
         index += 1
     return kept
-
-
-def _next_is_header_block(lines: list[str], index: int) -> bool:
-    for position in range(index, min(index + 3, len(lines))):
-        if lines[position].strip():
-            return _is_outlook_header_block(lines, position)
-    return False
 
 
 def _is_prose(line: str) -> bool:
@@ -168,7 +162,7 @@ def _is_prose(line: str) -> bool:
 
 def _cut_sign_off(lines: list[str]) -> list[str]:
     for index, line in enumerate(lines):
-        if index == 0 or not _SIGN_OFF.match(line):
+        if index == 0 or not phrases.SIGN_OFF.match(line):
             continue
         rest: list[str] = []
         for position in range(index + 1, len(lines)):
@@ -188,82 +182,3 @@ def strip_quoted_and_signature(text: str) -> str:
     kept = _cut_sign_off(_cut_history(lines))
     result = "\n".join(line.rstrip() for line in kept)
     return re.sub(r"\n{3,}", "\n\n", result).strip()
-
-
-_BLOCK_TAGS = frozenset(
-    {
-        "address", "article", "aside", "dd", "div", "dl", "dt", "footer", "form", "h1", "h2",
-        "h3", "h4", "h5", "h6", "header", "hr", "li", "ol", "p", "pre", "section", "table",
-        "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
-    }
-)  # fmt: skip
-_SKIPPED_TAGS = frozenset({"head", "script", "style", "title", "template"})
-
-
-class _TextExtractor(HTMLParser):
-    """Renders HTML as plain text; <blockquote> content gets '> ' so quotes strip uniformly."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.lines: list[str] = []
-        self._buffer: list[str] = []
-        self._quote_depth = 0
-        self._skip_depth = 0
-        self._pre_depth = 0
-
-    def _flush(self) -> None:
-        text = "".join(self._buffer)
-        self._buffer = []
-        if self._pre_depth == 0:
-            text = re.sub(r"\s+", " ", text).strip()
-        prefix = "> " * self._quote_depth
-        for piece in text.split("\n") if text else [""]:
-            self.lines.append((prefix + piece).rstrip())
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIPPED_TAGS:
-            self._skip_depth += 1
-        elif tag == "br":
-            self._flush()
-        elif tag == "blockquote":
-            self._flush()
-            self._quote_depth += 1
-        elif tag in _BLOCK_TAGS:
-            if self._buffer:
-                self._flush()
-            if tag == "pre":
-                self._pre_depth += 1
-            if tag == "hr":
-                self.lines.append("________________________________")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIPPED_TAGS:
-            self._skip_depth = max(0, self._skip_depth - 1)
-        elif tag == "blockquote":
-            self._flush()
-            self._quote_depth = max(0, self._quote_depth - 1)
-        elif tag in _BLOCK_TAGS:
-            if self._buffer:
-                self._flush()
-            if tag == "pre":
-                self._pre_depth = max(0, self._pre_depth - 1)
-            if tag == "p":
-                self.lines.append("> " * self._quote_depth)
-
-    def handle_data(self, data: str) -> None:
-        if self._skip_depth == 0:
-            self._buffer.append(data)
-
-    def text(self) -> str:
-        if self._buffer:
-            self._flush()
-        result = "\n".join(line.rstrip() for line in self.lines)
-        return re.sub(r"\n{3,}", "\n\n", result).strip()
-
-
-def html_to_text(html: str) -> str:
-    """Plain text of an HTML body (stdlib html.parser: no dependency for a simple renderer)."""
-    extractor = _TextExtractor()
-    extractor.feed(html)
-    extractor.close()
-    return extractor.text()
