@@ -33,6 +33,9 @@ _DATE_OR_ADDRESS = re.compile(r"[@\d]")
 _WRAPPED_START = re.compile(
     r"^\s*(?:(?:" + phrases.ATTRIBUTION_STARTS + r")\b|.*[<@]|.*\d{1,2}[:.]\d{2})", re.I
 )
+_STARTS_LIKE_ATTRIBUTION = re.compile(r"^\s*(?:" + phrases.ATTRIBUTION_STARTS + r")\b", re.I)
+_URL_PIECE = re.compile(r"[/=&?%#~]")
+_URL = re.compile(r"(?:https?://|www\.)\S*$", re.IGNORECASE)
 _UNDERSCORE_RULE = re.compile(r"^\s*_{8,}\s*$")
 _MAX_SIGNATURE_LINES = 8
 _HEADER_WINDOW = 6
@@ -42,8 +45,10 @@ def _joined(lines: list[str], index: int, count: int) -> str:
     return " ".join(line.strip() for line in lines[index : index + count])
 
 
-def _is_attribution_text(text: str) -> bool:
-    if len(text) > 500 or not _DATE_OR_ADDRESS.search(text):
+def _is_attribution_text(text: str, *, evidence: bool = True) -> bool:
+    """An attribution line; with `evidence`, it must carry a date or an address ("as my
+    boss wrote:" does not). Without, when '>' lines confirm it ("Anna Keller wrote:")."""
+    if len(text) > 500 or (evidence and not _DATE_OR_ADDRESS.search(text)):
         return False
     return bool(
         phrases.ATTRIBUTION.match(text)
@@ -52,7 +57,7 @@ def _is_attribution_text(text: str) -> bool:
     )
 
 
-def _attribution_span(lines: list[str], index: int) -> int:
+def _attribution_span(lines: list[str], index: int, *, evidence: bool = True) -> int:
     """Number of lines the attribution at index spans (0 if none)."""
     if not lines[index].strip() or lines[index].lstrip().startswith(">"):
         return 0
@@ -63,13 +68,15 @@ def _attribution_span(lines: list[str], index: int) -> int:
             break
         if span > 1 and not _WRAPPED_START.match(lines[index]):
             break
-        if _is_attribution_text(_joined(lines, index, span)):
+        if _is_attribution_text(_joined(lines, index, span), evidence=evidence):
             return span
     return 0
 
 
 def _own_text_before_attribution(lines: list[str], index: int) -> str | None:
     """ "Sounds good. On Mon, 12 Oct 2026 … wrote:" -> "Sounds good." (None if no such line)."""
+    if _STARTS_LIKE_ATTRIBUTION.match(lines[index]):
+        return None
     for span in (1, 2):
         if index + span > len(lines):
             break
@@ -110,14 +117,14 @@ def _footer_follows(lines: list[str], index: int) -> bool:
 
 
 def _is_wrapped_quote_fragment(lines: list[str], index: int) -> bool:
-    """A piece of a long quoted line (typically a link) wrapped onto a line without '>'."""
+    """A piece of a long quoted link wrapped onto a line without '>': the quoted line above
+    ends in a link and this line is one unbroken token of link characters ("Yes" below a
+    quoted link is a bottom-posted answer)."""
     stripped = lines[index].strip()
-    if not stripped or index == 0 or not lines[index - 1].lstrip().startswith(">"):
+    if not stripped or " " in stripped or index == 0 or not _URL_PIECE.search(stripped):
         return False
-    nxt = next((line for line in lines[index + 1 :] if line.strip()), "")
-    if not nxt.lstrip().startswith(">"):
-        return False
-    return " " not in stripped or "://" in stripped
+    above = lines[index - 1].strip()
+    return above.startswith(">") and _URL.search(above) is not None
 
 
 def _cut_history(lines: list[str]) -> list[str]:
@@ -129,13 +136,14 @@ def _cut_history(lines: list[str]) -> list[str]:
         if stripped.startswith(">") or _is_wrapped_quote_fragment(lines, index):
             index += 1
             continue
-        span = _attribution_span(lines, index)
-        if span:
-            if _followed_by_quote(lines, index + span):
-                index += span
-                continue
-            break
         own = _own_text_before_attribution(lines, index)
+        if own is None:
+            quoted_span = _attribution_span(lines, index, evidence=False)
+            if quoted_span and _followed_by_quote(lines, index + quoted_span):
+                index += quoted_span
+                continue
+            if _attribution_span(lines, index):
+                break
         if own is not None:
             kept.append(own)
             break
