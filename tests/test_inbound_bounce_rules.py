@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from sendwarden.inbound.bounce_rules import classify_status, pick_code
 from sendwarden.inbound.model import BounceClass
+from sendwarden.inbound.parse import parse_inbound
 from sendwarden.mailformat import is_daemon_address, normalize_message_id, parse_enhanced_status
 from sendwarden.transport.errors import DeliveryError
 
@@ -171,3 +172,41 @@ def test_daemon_addresses_and_message_ids_are_recognised_once() -> None:
     assert not is_daemon_address("anna@mx.example")
     assert normalize_message_id("x <a@b> <c@d>") == "<a@b>"
     assert normalize_message_id("a@b") == "<a@b>"
+
+
+# --- text bounces: who is a recipient ------------------------------------------------------
+def _text_bounce(body: str) -> list[tuple[str, BounceClass]]:
+    head = "From: MAILER-DAEMON@mx.example\nTo: bounces@acme.example\nSubject: Undeliverable\n"
+    raw = f"{head}\n{body}"
+    parsed = parse_inbound(raw.encode())
+    return [(b.recipient, b.classification) for b in parsed.bounces]
+
+
+def test_envelope_sender_wrapped_across_lines_is_not_a_recipient() -> None:
+    body = (
+        "The original message was sent by\n  <bounces+sw.4f1c-\n"
+        "  jan=northwind.example@acme.example>\n"
+        "and could not be delivered to:\n\n  <jan@northwind.example>\n"
+        "    550 5.1.1 mailbox unavailable\n"
+    )
+    assert _text_bounce(body) == [("jan@northwind.example", HARD)]
+
+
+def test_sentence_ending_above_an_address_is_not_a_wrapped_token() -> None:
+    body = (
+        "Not delivered to the following recipient.\njan@northwind.example\n550 5.1.1 no such user\n"
+    )
+    assert _text_bounce(body) == [("jan@northwind.example", HARD)]
+
+
+def test_verdict_given_above_the_address_is_read() -> None:
+    body = "以下の宛先のユーザが存在しません。\n  taro@carrier.example\n"
+    assert _text_bounce(body) == [("taro@carrier.example", HARD)]
+
+
+def test_transcript_success_reply_is_no_failure_for_that_recipient() -> None:
+    body = (
+        ">>> RCPT To:<a@x.example>\n<<< 250 2.1.5 <a@x.example>... Recipient ok\n"
+        ">>> RCPT To:<b@x.example>\n<<< 550 5.1.1 <b@x.example>... User unknown\n"
+    )
+    assert _text_bounce(body) == [("a@x.example", OK), ("b@x.example", HARD)]
