@@ -210,3 +210,13 @@ def test_transcript_success_reply_is_no_failure_for_that_recipient() -> None:
         ">>> RCPT To:<b@x.example>\n<<< 550 5.1.1 <b@x.example>... User unknown\n"
     )
     assert _text_bounce(body) == [("a@x.example", OK), ("b@x.example", HARD)]
+
+
+def test_generic_code_with_its_own_verdict_ignores_the_human_part() -> None:
+    context = "Messages are checked against our anti-spam policy."
+    assert classify_status("5.0.0", "550 mailbox unavailable", "failed", context) is HARD
+
+
+def test_postfix_access_rule_under_5_7_1_is_not_a_mailbox_verdict() -> None:
+    text = "554 5.7.1 <x@y.example>: Recipient address rejected: Access denied"
+    assert classify_status("5.7.1", text, "failed") is BLOCK

@@ -79,6 +79,18 @@ def _recipient_gone(text: str) -> bool:
     )
 
 
+def _has_verdict(text: str) -> bool:
+    return bool(
+        phrases.STRONG_HARD.search(text)
+        or _sender_side(text)
+        or phrases.POLICY.search(text)
+        or phrases.QUOTA.search(text)
+        or phrases.DNS_TROUBLE.search(text)
+        or phrases.GREYLIST.search(text)
+        or _recipient_gone(text)
+    )
+
+
 def _classify_transient(code: Code | None, text: str) -> BounceClass:
     if phrases.GREYLIST.search(text):
         return BounceClass.SOFT
@@ -119,10 +131,10 @@ def _classify_address_code(text: str) -> BounceClass:
 
 
 def _classify_policy_code(text: str) -> BounceClass:
-    """5.7.x: a block on our side, unless the text plainly says the user does not exist."""
-    if phrases.STRONG_HARD.search(text):
-        return BounceClass.HARD
-    if _sender_side(text):
+    """5.7.x: a block on our side, unless the text plainly says the user does not exist
+    (and says nothing about policy: "Recipient address rejected: Access denied" under 5.7.1
+    is a Postfix access rule, not a verdict on the mailbox)."""
+    if _sender_side(text) or phrases.POLICY.search(text):
         return BounceClass.SENDER_BLOCK
     if _recipient_gone(text):
         return BounceClass.HARD
@@ -194,9 +206,12 @@ def classify_status(
         status_class = basic if basic is not None else 5
     if status_class == 2:
         return BounceClass.NOT_A_FAILURE
+    # The report's own words about this recipient count when the diagnostic says nothing
+    # usable (a generic code and no verdict in its text), and for a MAIL FROM stage rejection.
     generic = code is None or code[1:] == (0, 0)
     from_stage = phrases.MAIL_FROM_STAGE.search(extra) is not None
-    text = f"{diag} {extra}".strip() if (generic or from_stage) else diag
+    silent = generic and not _has_verdict(diag)
+    text = f"{diag} {extra}".strip() if (silent or from_stage) else diag
     if act == "delayed" or status_class == 4:
         return _classify_transient(code, text)
     return _classify_permanent(code, text)

@@ -45,9 +45,7 @@ _SENDER_LINE = re.compile(
 _INLINE_HEADERS_START = re.compile(r"^(?:return-path|received):\s", re.IGNORECASE | re.MULTILINE)
 # A token cut by a line wrap: "<bounce+sw-4f1c-" at a line end, the rest of it on the next
 # (a sentence ending "recipient." before an address is not one).
-_WRAPPED_TAIL = re.compile(
-    r"(?:^|[\s<(\"'])[A-Za-z0-9][A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]*[-+=]$"
-)
+_WRAPPED_TAIL = re.compile(r"(?:^|[\s<(\"'])[A-Za-z0-9][A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]*[-+=]$")
 
 
 def split_returned(text: str) -> tuple[str, str]:
