@@ -125,6 +125,8 @@ def test_attributions_in_more_languages_and_date_first_cut_history(attribution: 
         "От: Anna <a@x.example>\nОтправлено: 12 октября 2026 г.\nКому: Jan\nТема: Guest",
         "Date: Mon, 12 Oct 2026 10:00\nFrom: Anna <a@x.example>\nTo: Jan\nSubject: Guest",
         "De : Anna <a@x.example>\nEnvoyé : lundi 12 octobre 2026\nÀ : Jan\nObjet : Guest",
+        "De: Anna <a@x.example>\nEnviado el: lunes, 12 de octubre de 2026\nPara: Jan\nAsunto: G",
+        "De: Anna <a@x.example>\nEnviada em: segunda-feira, 12 de outubro\nPara: Jan\nAssunto: G",
     ],
 )
 def test_localised_header_blocks_cut_history(block: str) -> None:

@@ -72,7 +72,7 @@ HEADER_OTHER = re.compile(
     r"^\s*\*?(?:sent|date|to|cc|bcc|subject|reply-to"
     r"|gesendet|datum|an|betreff|kopie"
     r"|envoy[ée]|[àa]|objet|cc"
-    r"|enviado|enviada|fecha|para|asunto|assunto|data"
+    r"|enviado el|enviado em|enviada em|enviado|enviada|fecha|para|asunto|assunto|data"
     r"|inviato|a|oggetto"
     r"|verzonden|aan|onderwerp"
     r"|skickat|till|[äa]mne|kopia"
