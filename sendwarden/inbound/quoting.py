@@ -75,13 +75,20 @@ def _attribution_span(lines: list[str], index: int, *, evidence: bool = True) ->
 
 def _own_text_before_attribution(lines: list[str], index: int) -> str | None:
     """ "Sounds good. On Mon, 12 Oct 2026 … wrote:" -> "Sounds good." (None if no such line)."""
-    if _STARTS_LIKE_ATTRIBUTION.match(lines[index]):
+    if _STARTS_LIKE_ATTRIBUTION.match(lines[index]) or not lines[index].strip():
         return None
     for span in (1, 2):
         if index + span > len(lines):
             break
-        match = phrases.OWN_TEXT_THEN_ATTRIBUTION.match(_joined(lines, index, span))
-        if match and _is_attribution_text(match.group("attribution")):
+        joined = _joined(lines, index, span)
+        if not joined.endswith((":", "：")) or len(joined) > 2000:
+            continue
+        match = phrases.OWN_TEXT_THEN_ATTRIBUTION.match(joined)
+        if (
+            match
+            and match.group("own").strip()
+            and _is_attribution_text(match.group("attribution"))
+        ):
             return match.group("own")
     return None
 

@@ -23,7 +23,7 @@ ATTRIBUTION = re.compile(
 # text on the same line ("Sounds good. On Mon, 12 Oct 2026 … wrote:").
 ATTRIBUTION_STARTS = r"on|am|le|el|il|op|den|w dniu|dnia|em|v[àa]o|dne|在"
 OWN_TEXT_THEN_ATTRIBUTION = re.compile(
-    r"^(?P<own>.*?\S.*?[.!?…)])\s+(?P<attribution>(?:" + ATTRIBUTION_STARTS + r")\s.*)$",
+    r"^(?P<own>[^\n]*?[.!?…)])\s+(?P<attribution>(?:" + ATTRIBUTION_STARTS + r")\s.*)$",
     re.IGNORECASE,
 )
 # Date-first attributions without a verb: Gmail in several locales writes
