@@ -151,6 +151,21 @@ def test_separators_cut_history(separator: str) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "attribution",
+    [
+        "2026年10月12日(月) 10:00 Anna Keller <\nanna@x.example>:",
+        "2026-10-12 10:00 GMT+02:00 Anna Keller\n<anna@x.example>:",
+        "Den 12. okt. 2026 kl. 10.00 skrev Anna Keller\n<anna@x.example>:",
+        "On Mon, Oct 12, 2026 at 10:00 AM Anna Keller <\nanna@x.example> wrote:",
+    ],
+)
+def test_attribution_wrapped_over_two_lines_cuts_history(attribution: str) -> None:
+    assert strip_quoted_and_signature(f"What's the length?\n\n{attribution}\n{QUOTE}") == (
+        "What's the length?"
+    )
+
+
 def test_wrapped_link_inside_a_quote_is_not_the_authors_text() -> None:
     text = (
         "What's the length?\n\nOn Mon, Oct 12, 2026 at 10:00 AM Anna <a@x.example> wrote:\n"

@@ -30,7 +30,7 @@ OWN_TEXT_THEN_ATTRIBUTION = re.compile(
 #   "2026-10-12 10:00 GMT+02:00 Anna <anna@x>:", "пн, 12 окт. 2026 г. в 10:00, Anna <a@x>:",
 #   "2026年10月12日(月) 10:00 Anna <a@x>:".
 DATE_FIRST_ATTRIBUTION = re.compile(
-    r"^\s*\S.{0,120}?\d{1,2}[:.]\d{2}.{0,160}?<[^<>\s@]+@[^<>\s]+>\s*[:：]\s*$"
+    r"^\s*\S.{0,120}?\d{1,2}[:.]\d{2}.{0,160}?<\s?[^<>\s@]+@[^<>\s]+\s?>\s*[:：]\s*$"
 )
 _SEPARATOR_WORDS = (
     r"original message|original e-?mail|reply message|forwarded message|message d'origine"
