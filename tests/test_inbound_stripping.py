@@ -9,10 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sendwarden.inbound.model import SUPPRESSING_REPLY_CLASSES
 from sendwarden.inbound.parse import parse_inbound
 from sendwarden.inbound.quoting import strip_quoted_and_signature
+from sendwarden.inbound.replies import classify_reply
 
 CORPUS = Path(__file__).parent / "data" / "inbound"
 EXPECTED: dict[str, dict[str, str]] = json.loads(
@@ -185,3 +188,45 @@ def test_mailing_list_footer_after_underscores_is_cut() -> None:
         "To unsubscribe send an email to team-leave@lists.example"
     )
     assert strip_quoted_and_signature(text) == "Count us in."
+
+
+HISTORY_STARTS = (
+    "On Mon, Oct 12, 2026 at 10:00 AM Anna <a@x.example> wrote:",
+    "Am Mo., 12. Okt. 2026 um 10:00 Uhr schrieb Anna <a@x.example>:",
+    "Den 12. okt. 2026 kl. 10.00 skrev Anna <a@x.example>:",
+    "2026-10-12 10:00 GMT+02:00 Anna <a@x.example>:",
+    "W dniu 12.10.2026 o 10:00, Anna pisze:",
+    "-----Original Message-----",
+    "-----Reply Message-----",
+    "-------- Message d'origine --------",
+    "From: Anna <a@x.example>\nSent: Monday, October 12, 2026 10:00 AM\nTo: Jan\nSubject: Hi",
+    "Von: Anna <a@x.example>\nGesendet: Montag, 12. Oktober 2026 10:00\nAn: Jan\nBetreff: Hi",
+    "________________________________\nFrom: Anna <a@x.example>\nDate: 12 Oct 2026\nTo: Jan",
+    "Sent from my iPhone",
+    "Von meinem iPhone gesendet",
+    "Get Outlook for iOS",
+    "--",
+)
+OWN_SENTENCES = (
+    "What's the word count?",
+    "Sounds good, send it over.",
+    "Which topics do you have in mind?",
+    "Klingt gut, schicken Sie mir den Entwurf.",
+    "Sent from my desk, so briefly: what's the deadline?",
+)
+
+
+@given(
+    own=st.lists(st.sampled_from(OWN_SENTENCES), min_size=1, max_size=3),
+    start=st.sampled_from(HISTORY_STARTS),
+    before=st.lists(st.sampled_from(["Hi Jan,", "", "Thanks for writing."]), max_size=3),
+    injection=st.sampled_from(INJECTIONS),
+    after=st.lists(st.sampled_from(["Best,", "Anna", "", "https://x.example/u/1"]), max_size=3),
+)
+def test_any_history_shape_with_an_injected_refusal_never_suppresses(
+    own: list[str], start: str, before: list[str], injection: str, after: list[str]
+) -> None:
+    text = "\n".join([*own, "", start, *before, injection, *after])
+    stripped = strip_quoted_and_signature(text)
+    assert classify_reply(stripped) not in SUPPRESSING_REPLY_CLASSES
+    assert all(sentence in stripped for sentence in own)
