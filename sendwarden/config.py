@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     sendwarden_user_daily_cap: int = Field(default=100, ge=0)
     sendwarden_domain_daily_cap: int = Field(default=20, ge=0)
     sendwarden_require_consent: bool = False
+    sendwarden_allow_test_domains: bool = False
     sendwarden_poll_interval: float = Field(default=0, ge=0)
     sendwarden_max_body_bytes: int = Field(default=512 * 1024, ge=1024)
     sendwarden_log_level: str = "INFO"

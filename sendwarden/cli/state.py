@@ -56,9 +56,11 @@ class CliState:
     def _load(self) -> Settings:
         from sendwarden.config import Settings, get_settings
         from sendwarden.observability.logging import configure_logging
+        from sendwarden.policy.addresses import allow_test_domains
 
         loaded = Settings(database_url=self.database_url) if self.database_url else get_settings()
         configure_logging(loaded.sendwarden_log_level if self.debug else CLI_LOG_LEVEL)
+        allow_test_domains(loaded.sendwarden_allow_test_domains)
         return loaded
 
     @property
