@@ -60,7 +60,8 @@ def describe(exc: BaseException, database_url: str | None) -> str | None:
         return f"SMTP is not configured correctly: {exc}"
     if isinstance(exc, _loaded("pydantic", "ValidationError")):
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']).upper() or 'value'}: {e['msg']}"
+            f"{'.'.join(str(p) for p in e['loc']).upper() or 'value'}:"
+            f" {e['msg'].removeprefix('Value error, ')}"
             for e in exc.errors()
         )
         return f"invalid configuration: {problems}"

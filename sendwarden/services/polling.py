@@ -73,7 +73,7 @@ async def poll_once(
     try:
         config = config or ImapConfig.from_settings(settings)
     except ImapConfigError as exc:
-        raise NotConfigured(f"IMAP is not configured: {exc}") from exc
+        raise NotConfigured(str(exc)) from exc  # already says "IMAP is not configured"
     mailbox = mailbox_key(config)
     async with db.transaction() as session:
         row = await inbound.get_cursor(session, mailbox)
