@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Fetch new inbound mail once and apply it (suppress bounces, unsubscribes, ...).",
     ),
     "serve": ("serve", "Serve the HTTP API (OpenAPI docs at /docs, metrics at /metrics)."),
+    "doctor": ("doctor", "Check the configuration end to end and say how to fix what fails."),
     "demo": ("demo", "Run the real pipeline locally: no configuration, no network, a few seconds."),
     "dev-smtp": (
         "devsmtp",

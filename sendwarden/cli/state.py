@@ -54,11 +54,13 @@ class CliState:
         return self._settings
 
     def _load(self) -> Settings:
-        from sendwarden.config import Settings, get_settings
+        from sendwarden.config import Settings
         from sendwarden.observability.logging import configure_logging
         from sendwarden.policy.addresses import allow_test_domains
 
-        loaded = Settings(database_url=self.database_url) if self.database_url else get_settings()
+        # Read afresh (not the cached get_settings()): one command runs per process, and
+        # a test runner invoking several must see each invocation's environment.
+        loaded = Settings(database_url=self.database_url) if self.database_url else Settings()
         configure_logging(loaded.sendwarden_log_level if self.debug else CLI_LOG_LEVEL)
         allow_test_domains(loaded.sendwarden_allow_test_domains)
         return loaded

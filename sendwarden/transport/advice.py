@@ -14,7 +14,8 @@ from sendwarden.transport.errors import DeliveryError
 _PORTS_HINT = "587 (STARTTLS) or 465 (implicit TLS)"
 
 
-def _cause_of_type(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+def cause_of_type(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first exception of `kind` in the chain that led to `error` (itself included)."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
@@ -85,7 +86,7 @@ def _explain_tls(error: DeliveryError, where: str) -> str:
             f"the SMTP server{where} does not offer STARTTLS, and Sendwarden never sends"
             f" in plain text: use the server's submission port, {_PORTS_HINT}"
         )
-    verify = _cause_of_type(error, ssl.SSLCertVerificationError)
+    verify = cause_of_type(error, ssl.SSLCertVerificationError)
     if isinstance(verify, ssl.SSLCertVerificationError):
         why = verify.verify_message or "verification failed"
         return (
