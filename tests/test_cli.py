@@ -752,6 +752,7 @@ def test_every_command_is_found() -> None:
         "attempts resolve",
         "poll",
         "serve",
+        "doctor",
         "demo",
         "dev-smtp",
     } <= names
