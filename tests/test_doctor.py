@@ -169,8 +169,15 @@ def test_missing_dkim_key(env: dict[str, str], tmp_path: Path) -> None:
     assert_fails({**env, "DKIM_PRIVATE_KEY_PATH": missing}, "DKIM key", "DKIM_PRIVATE_KEY_PATH")
 
 
-def test_uninitialised_database(env: dict[str, str], tmp_path: Path) -> None:
+def test_missing_sqlite_file_is_not_created(env: dict[str, str], tmp_path: Path) -> None:
     fresh = {**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}"}
+    assert_fails(fresh, "Database", "sendwarden init")
+    assert not (tmp_path / "new.db").exists()
+
+
+def test_uninitialised_database(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "empty.db").touch()
+    fresh = {**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
     assert_fails(fresh, "Database schema", "sendwarden init")
 
 

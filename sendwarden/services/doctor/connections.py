@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from pathlib import Path
 
 import aiosmtplib
 from sqlalchemy import text
@@ -37,6 +38,15 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _sqlite_file(url: str) -> Path | None:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def _head_revisions(url: str) -> set[str]:
     from alembic.script import ScriptDirectory
 
@@ -47,6 +57,13 @@ def _head_revisions(url: str) -> set[str]:
 
 async def check_database(settings: Settings) -> list[Check]:
     where = _safe_url(settings.database_url)
+    sqlite_file = _sqlite_file(settings.database_url)
+    if sqlite_file is not None and not sqlite_file.is_file():
+        # Connecting would create an empty file: the doctor only looks.
+        return [
+            fail("Database", f"no database file at {sqlite_file}", "run `sendwarden init`"),
+            *not_reached("Database schema"),
+        ]
     db = Database(settings.database_url, pool_size=1)
     try:
         async with db.engine.connect() as conn:
