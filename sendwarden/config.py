@@ -14,6 +14,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sendwarden.db"
+# The async drivers Sendwarden ships with; plain sqlite:// and postgres(ql):// map onto them.
+SUPPORTED_DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
 class Settings(BaseSettings):
@@ -51,6 +53,7 @@ class Settings(BaseSettings):
     sendwarden_user_daily_cap: int = Field(default=100, ge=0)
     sendwarden_domain_daily_cap: int = Field(default=20, ge=0)
     sendwarden_require_consent: bool = False
+    sendwarden_allow_test_domains: bool = False
     sendwarden_poll_interval: float = Field(default=0, ge=0)
     sendwarden_max_body_bytes: int = Field(default=512 * 1024, ge=1024)
     sendwarden_log_level: str = "INFO"
@@ -71,7 +74,14 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://"):
             return "postgresql+asyncpg://" + value.removeprefix("postgresql://")
         if value.startswith("sqlite:///"):
-            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+            value = "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme not in SUPPORTED_DATABASE_SCHEMES:
+            shown = f"scheme {scheme!r}" if scheme else "URL without a scheme"
+            raise ValueError(
+                f"unsupported database {shown}: use sqlite:///PATH or"
+                " postgresql://USER:PASSWORD@HOST/DATABASE"
+            )
         return value
 
     @property

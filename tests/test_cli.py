@@ -110,7 +110,7 @@ def test_init_creates_database_and_is_idempotent(tmp_path: Path) -> None:
     assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
     assert str(path) in first.stdout and str(path) in second.stdout
     assert path.is_file()
-    assert cli(db_url, "users", "list", "--json").stdout.strip() == "[]"
+    assert json.loads(cli(db_url, "users", "list", "--json").stdout)["items"] == []
 
 
 def test_migrate_to_head_reports_the_database(url: str) -> None:
@@ -132,7 +132,7 @@ def test_users_create_prints_key_as_last_line_and_key_authenticates(url: str) ->
     assert key.startswith("sw_")
     assert result.stdout.endswith(key + "\n")
     assert authenticates(url, key)
-    listed = json.loads(cli(url, "users", "list", "--json").stdout)
+    listed = json.loads(cli(url, "users", "list", "--json").stdout)["items"]
     assert [(u["name"], u["is_admin"]) for u in listed] == [("alice", True)]
 
 
@@ -151,7 +151,7 @@ def test_keys_list_never_shows_keys_or_hashes(url: str, alice: str) -> None:
     table = cli(url, "keys", "list")
     as_json = cli(url, "keys", "list", "--user", "alice", "--json")
     assert table.exit_code == 0 and as_json.exit_code == 0
-    records = json.loads(as_json.stdout)
+    records = json.loads(as_json.stdout)["items"]
     assert [r["name"] for r in records] == ["default", "ci"]
     assert set(records[0]) == {
         "id",
@@ -175,11 +175,11 @@ def test_keys_list_unknown_user_is_user_error(url: str, alice: str) -> None:
 
 
 def test_keys_revoke_stops_authentication(url: str, alice: str) -> None:
-    key_id = json.loads(cli(url, "keys", "list", "--json").stdout)[0]["id"]
+    key_id = json.loads(cli(url, "keys", "list", "--json").stdout)["items"][0]["id"]
     result = cli(url, "keys", "revoke", str(key_id))
     assert result.exit_code == 0, result.output
     assert not authenticates(url, alice)
-    listed = json.loads(cli(url, "keys", "list", "--json").stdout)[0]
+    listed = json.loads(cli(url, "keys", "list", "--json").stdout)["items"][0]
     assert listed["revoked_at"] is not None
     assert_user_error(cli(url, "keys", "revoke", str(key_id)), f"id {key_id}")
 
@@ -752,6 +752,7 @@ def test_every_command_is_found() -> None:
         "attempts resolve",
         "poll",
         "serve",
+        "doctor",
         "demo",
         "dev-smtp",
     } <= names

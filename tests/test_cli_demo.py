@@ -25,7 +25,7 @@ def bare_env(tmp_path: Path) -> dict[str, str]:
     """Nothing but PATH and HOME: no DATABASE_URL, no SMTP_*, no SENDWARDEN_*."""
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)}
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "COLUMNS": "200"}
 
 
 def sendwarden(*args: str) -> list[str]:
@@ -68,6 +68,52 @@ def test_demo_runs_with_no_configuration(tmp_path: Path) -> None:
     assert (demo_dir / "sendwarden-demo.db").is_file()
     assert not (tmp_path / "sendwarden.db").exists()
     assert "sw_" not in out  # the API key is only printed with --keep-running
+
+    # The way back: bounce and reply through the inbound path, one click through the API.
+    suppressed = {
+        row.split("│")[1].strip(): row.split("│")[2].strip()
+        for row in out.split("Suppression list", 1)[1].splitlines()
+        if re.match(r"^│ \S+@", row)
+    }
+    assert suppressed == {
+        "no-thanks@example-shop.com": "manual",
+        "guestposts@example-blog.com": "bounce",
+        "desk@example-news.co.uk": "reply",
+        "editor@beispiel-verlag.de": "unsubscribe",
+    }
+    assert "Hard bounce (DSN 5.1.1)" in out and "One-click unsubscribe" in out
+    assert "Next steps" in out and "sendwarden dev-smtp" in out and "/docs" in out
+    assert (demo_dir / "sendwarden-demo.db").is_file()  # --dir is the user's: kept
+
+
+def run_demo(tmp_path: Path, *args: str, columns: str = "200") -> str:
+    result = subprocess.run(
+        sendwarden("demo", *args),
+        env={**bare_env(tmp_path), "COLUMNS": columns},
+        capture_output=True,
+        text=True,
+        timeout=DEMO_TIMEOUT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_demo_removes_its_temporary_directory_unless_keep_dir(tmp_path: Path) -> None:
+    removed = re.search(r"Removed (\S+) \(--keep-dir keeps it\)", run_demo(tmp_path))
+    assert removed is not None and not Path(removed.group(1)).exists()
+    kept = run_demo(tmp_path, "--keep-dir")
+    directory = re.search(r"Sendwarden demo in (\S+)", kept)
+    assert directory is not None and "Removed" not in kept
+    assert (Path(directory.group(1)) / "sendwarden-demo.db").is_file()
+
+
+def test_demo_fits_an_80_column_terminal(tmp_path: Path) -> None:
+    out = run_demo(tmp_path, columns="80")
+    too_wide = [
+        line for line in out.splitlines() if len(line) > 80 and "Inspect it:" not in line
+    ]  # the one command to copy is never broken
+    assert too_wide == []
+    assert "guestposts@example-blog.com" in out  # addresses are not cut short
 
 
 def test_demo_can_run_again_in_the_same_directory(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ resends it (product.md §4).
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from sendwarden.api.app import create_app
@@ -52,9 +50,8 @@ SHORT_BUSY_TIMEOUT_MS = 300
 @pytest.fixture(scope="module")
 def faults_pg_url() -> Iterator[str]:
     """A database of our own: these tests cut off and kill its connections."""
-    base = databases.postgres_url()
-    name = f"sendwarden_faults_{os.getpid()}"
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    databases.postgres_url()  # skips (or fails) here when no server answers
+    url = databases.derived_postgres_url("faults")
     asyncio.run(create_postgres_database(url))
     upgrade(url)
     yield url

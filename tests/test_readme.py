@@ -70,15 +70,27 @@ def test_readme_tour_runs_against_a_live_server(tmp_path: Path, sqlite_url: str)
         )
         with LiveServer(env, workdir=tmp_path) as server:
             bin_dir = str(Path(sys.executable).parent)
-            result = subprocess.run(
-                ["bash", "-euo", "pipefail", "-c", script],
-                env={**env, "SW_URL": server.base_url, "PATH": f"{bin_dir}:{os.environ['PATH']}"},
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-        assert result.returncode == 0, result.stdout + result.stderr
-        output = result.stdout.splitlines()
-        for expected in expected_lines(script):
-            assert expected in output, (expected, result.stdout)
-        assert len(smtp.messages) == 1
+            runs = [
+                subprocess.run(
+                    ["bash", "-euo", "pipefail", "-c", script],
+                    env={
+                        **env,
+                        "SW_URL": server.base_url,
+                        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+                    },
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
+                for _ in range(2)  # the tour can be run again as it is
+            ]
+        for number, result in enumerate(runs, 1):
+            assert result.returncode == 0, (number, result.stdout + result.stderr)
+            output = result.stdout.splitlines()
+            for expected in expected_lines(script):
+                if number == 1:
+                    assert expected in output, (expected, result.stdout)
+                else:  # counts grow with every run
+                    pattern = re.compile(re.sub(r"\d+", r"\\d+", re.escape(expected)))
+                    assert any(pattern.fullmatch(line) for line in output), (expected, output)
+        assert len(smtp.messages) == 2

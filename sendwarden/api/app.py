@@ -24,6 +24,7 @@ from sendwarden.api.routes import (
 from sendwarden.api.state import AppState
 from sendwarden.config import Settings, get_settings
 from sendwarden.observability.logging import configure_logging
+from sendwarden.policy.addresses import allow_test_domains
 from sendwarden.services.background import start_background_poller
 from sendwarden.services.context import PolicySettings
 from sendwarden.services.runtime import recover_interrupted_sends
@@ -35,6 +36,7 @@ API_PREFIX = "/api/v1/backlink-outreach"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.sendwarden_log_level)
+    allow_test_domains(settings.sendwarden_allow_test_domains)
     state = AppState(
         settings=settings,
         db=Database(settings.database_url, pool_size=settings.database_pool_size),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import typer
@@ -40,8 +40,14 @@ def print_json(data: Any) -> None:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat()
+        return json_time(value)
     return str(value)
+
+
+def json_time(value: datetime) -> str:
+    """UTC in ISO 8601 with `Z`, as the HTTP API writes it (naive values are UTC)."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def print_error(message: str) -> None:

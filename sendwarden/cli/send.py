@@ -100,7 +100,8 @@ def send(
     else:
         print_attempt(record)
     if result.outcome == "failed":
-        print_error(f"SMTP delivery failed; attempt {result.attempt.id} is recorded as failed")
+        attempt = result.attempt
+        print_error(f"{attempt.reason} (attempt {attempt.id} is recorded as {attempt.status})")
         raise typer.Exit(EXIT_USER_ERROR)
     if result.outcome in ("blocked", "in_flight"):
         raise typer.Exit(EXIT_BLOCKED)

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import socket
 import tempfile
 from typing import Annotated
 
 import typer
 import uvicorn
 
+from sendwarden.cli.errors import CliError
 from sendwarden.cli.state import current, settings, with_database
 from sendwarden.config import get_settings
 from sendwarden.services.runtime import recover_interrupted_sends
 from sendwarden.storage.db import Database
 
 APP_FACTORY = "sendwarden.api.app:create_app"
+UVICORN_STARTUP_FAILURE = 3
 
 
 def serve(
@@ -31,6 +35,14 @@ def serve(
     `unknown` (see `sendwarden attempts list --status unknown`).
     """
     config = settings()
+    check_port_free(host, port)
+    if not config.smtp_host:
+        typer.echo(
+            "Warning: SMTP_HOST is not set, so every send will fail: set SMTP_HOST (and"
+            " SMTP_PORT, SMTP_USER, SMTP_PASS, SMTP_FROM_EMAIL), or run `sendwarden dev-smtp`"
+            " for a local capture server.",
+            err=True,
+        )
 
     async def recover(db: Database) -> list[int]:
         return await recover_interrupted_sends(config, db)
@@ -65,9 +77,34 @@ def serve(
             log_level=config.sendwarden_log_level.lower(),
             timeout_keep_alive=config.sendwarden_keep_alive,
         )
+    except SystemExit as exc:
+        if exc.code == UVICORN_STARTUP_FAILURE:  # e.g. the port was taken after the check
+            raise CliError(
+                f"the server could not start on {host}:{port} (see the log line above)"
+            ) from None
+        raise
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail with one line before starting when the address is taken: uvicorn would log
+    the error as JSON and exit 3, which this CLI uses for "blocked by policy"."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CliError(
+                    f"port {port} on {host} is already in use: stop the other server or"
+                    " choose another with --port"
+                ) from None
+            raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def register(app: typer.Typer) -> None:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.cli.errors import CliError
-from sendwarden.config import Settings, get_settings
-from sendwarden.observability.logging import configure_logging
-from sendwarden.storage import users
-from sendwarden.storage.db import Database
-from sendwarden.storage.models import User
+
+if TYPE_CHECKING:  # imported where used: the CLI starts without loading the app
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from sendwarden.config import Settings
+    from sendwarden.storage.db import Database
+    from sendwarden.storage.models import User
 
 T = TypeVar("T")
 
@@ -53,8 +54,15 @@ class CliState:
         return self._settings
 
     def _load(self) -> Settings:
-        loaded = Settings(database_url=self.database_url) if self.database_url else get_settings()
+        from sendwarden.config import Settings
+        from sendwarden.observability.logging import configure_logging
+        from sendwarden.policy.addresses import allow_test_domains
+
+        # Read afresh (not the cached get_settings()): one command runs per process, and
+        # a test runner invoking several must see each invocation's environment.
+        loaded = Settings(database_url=self.database_url) if self.database_url else Settings()
         configure_logging(loaded.sendwarden_log_level if self.debug else CLI_LOG_LEVEL)
+        allow_test_domains(loaded.sendwarden_allow_test_domains)
         return loaded
 
     @property
@@ -82,6 +90,8 @@ def settings() -> Settings:
 
 def with_database(work: Callable[[Database], Awaitable[T]]) -> T:
     """Run `work` against a fresh engine on the configured database, then dispose of it."""
+    from sendwarden.storage.db import Database
+
     config = settings()
 
     async def main() -> T:
@@ -106,6 +116,8 @@ def in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
 
 async def acting_user(session: AsyncSession, name: str | None) -> User:
     """The user a command acts for: the named one, or the only one there is."""
+    from sendwarden.storage import users
+
     if name:
         user = await users.get_user_by_name(session, name)
         if user is None:

@@ -12,8 +12,8 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.cli.errors import CliError
-from sendwarden.cli.output import print_json, print_table
-from sendwarden.cli.state import JsonOption, in_transaction
+from sendwarden.cli.output import print_page
+from sendwarden.cli.state import JsonOption, LimitOption, OffsetOption, in_transaction
 from sendwarden.storage import users
 from sendwarden.storage.models import ApiKey, User
 
@@ -51,24 +51,26 @@ def create_user(
 
 
 @users_app.command("list")
-def list_users(as_json: JsonOption = False) -> None:
+def list_users(
+    limit: LimitOption = 100, offset: OffsetOption = 0, as_json: JsonOption = False
+) -> None:
     """List users."""
 
     async def work(session: AsyncSession) -> list[User]:
         return await users.list_users(session)
 
     rows = in_transaction(work)
-    if as_json:
-        print_json(
-            [
-                {"id": u.id, "name": u.name, "is_admin": u.is_admin, "created_at": u.created_at}
-                for u in rows
-            ]
-        )
-        return
-    print_table(
-        ["ID", "Name", "Admin", "Created (UTC)"],
-        [(u.id, u.name, u.is_admin, u.created_at) for u in rows],
+    records = [
+        {"id": u.id, "name": u.name, "is_admin": u.is_admin, "created_at": u.created_at}
+        for u in rows
+    ]
+    print_page(
+        records[offset : offset + limit],
+        [("ID", "id"), ("Name", "name"), ("Admin", "is_admin"), ("Created (UTC)", "created_at")],
+        total=len(records),
+        limit=limit,
+        offset=offset,
+        as_json=as_json,
     )
 
 
@@ -106,6 +108,8 @@ def list_keys(
     user: Annotated[
         str | None, typer.Option("--user", help="Only this user's keys.", show_default=False)
     ] = None,
+    limit: LimitOption = 100,
+    offset: OffsetOption = 0,
     as_json: JsonOption = False,
 ) -> None:
     """List API keys (id, prefix, name, user, dates); keys themselves cannot be shown."""
@@ -122,23 +126,23 @@ def list_keys(
         return [key_record(k, everyone.get(k.user_id, "?")) for k in keys]
 
     records = in_transaction(work)
-    if as_json:
-        print_json(records)
-        return
-    print_table(
-        ["ID", "Prefix", "Name", "User", "Created (UTC)", "Last used", "Revoked"],
+    if not as_json:  # the table shows the prefix as it starts the key
+        records = [{**r, "shown_prefix": f"sw_{r['prefix']}"} for r in records]
+    print_page(
+        records[offset : offset + limit],
         [
-            (
-                r["id"],
-                f"sw_{r['prefix']}",
-                r["name"],
-                r["user"],
-                r["created_at"],
-                r["last_used_at"],
-                r["revoked_at"],
-            )
-            for r in records
+            ("ID", "id"),
+            ("Prefix", "shown_prefix"),
+            ("Name", "name"),
+            ("User", "user"),
+            ("Created (UTC)", "created_at"),
+            ("Last used", "last_used_at"),
+            ("Revoked", "revoked_at"),
         ],
+        total=len(records),
+        limit=limit,
+        offset=offset,
+        as_json=as_json,
     )
 
 

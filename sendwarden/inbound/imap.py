@@ -253,3 +253,30 @@ def _close_quietly(client: IMAPClient) -> None:
     except (OSError, imaplib.IMAP4.error):
         with contextlib.suppress(OSError, imaplib.IMAP4.error):
             client.shutdown()
+
+
+class ImapLoginRefused(ImapError):
+    """The server refused IMAP_USER/IMAP_PASS."""
+
+
+class ImapFolderMissing(ImapError):
+    """IMAP_FOLDER cannot be opened."""
+
+
+def check_mailbox(config: ImapConfig) -> int:
+    """Log in and open the folder read-only, as a poll would, without fetching anything
+    (`sendwarden doctor`); returns the number of messages in the folder."""
+    client = _connect(config)
+    try:
+        try:
+            client.login(config.username, config.password)
+        except LoginError as exc:
+            raise ImapLoginRefused(_describe(exc, config)) from None
+        try:
+            selected = client.select_folder(config.folder, readonly=True)
+        except imaplib.IMAP4.error as exc:
+            raise ImapFolderMissing(_describe(exc, config)) from None
+        exists = selected.get(b"EXISTS", 0)
+        return exists if isinstance(exists, int) else 0
+    finally:
+        _close_quietly(client)

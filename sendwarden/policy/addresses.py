@@ -18,6 +18,23 @@ from publicsuffixlist import PublicSuffixList
 _FORBIDDEN_CHARS = {"\r": "CR", "\n": "LF", "\x00": "NUL"}
 
 
+# RFC 6761 reserves `.test` for testing; email-validator refuses it unless told that
+# this is a test environment. Off by default; `allow_test_domains` turns it on.
+_test_domains_allowed = False
+
+
+def allow_test_domains(allowed: bool) -> None:
+    """Accept (or refuse again) `.test` addresses and domains, process-wide.
+
+    Set once at start-up from SENDWARDEN_ALLOW_TEST_DOMAINS, for staging setups
+    whose mailboxes live under `.test`; never needed in production. Memoised results
+    are dropped so that the change applies at once.
+    """
+    global _test_domains_allowed
+    _test_domains_allowed = allowed
+    normalize_email.cache_clear()
+
+
 class InvalidAddress(ValueError):
     """An email address or domain that Sendwarden refuses to store or send to."""
 
@@ -45,7 +62,12 @@ def normalize_email(raw: str) -> str:
         # A fully-qualified "a@example.com." names the same mailbox as "a@example.com".
         candidate = candidate[:-1]
     try:
-        validated = validate_email(candidate, check_deliverability=False, allow_smtputf8=True)
+        validated = validate_email(
+            candidate,
+            check_deliverability=False,
+            allow_smtputf8=True,
+            test_environment=_test_domains_allowed,
+        )
     except EmailNotValidError as exc:
         raise InvalidAddress(f"{raw!r} is not a valid email address: {exc}") from None
     # ascii_domain is always set in email-validator 2.x; it is the A-label form.
@@ -77,7 +99,10 @@ def normalize_domain(raw: str) -> str:
         # Validating a dummy address applies exactly the hostname rules that
         # normalize_email applies, so domain entries and address domains agree.
         validated = validate_email(
-            f"postmaster@{candidate}", check_deliverability=False, allow_smtputf8=True
+            f"postmaster@{candidate}",
+            check_deliverability=False,
+            allow_smtputf8=True,
+            test_environment=_test_domains_allowed,
         )
     except EmailNotValidError as exc:
         reason = str(exc).replace("The part after the @-sign", "The domain")

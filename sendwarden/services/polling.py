@@ -16,6 +16,7 @@ from sendwarden.config import Settings
 from sendwarden.inbound.dsn import normalize_message_id
 from sendwarden.inbound.imap import (
     FetchBatch,
+    FetchedMessage,
     ImapConfig,
     ImapConfigError,
     ImapError,
@@ -73,7 +74,7 @@ async def poll_once(
     try:
         config = config or ImapConfig.from_settings(settings)
     except ImapConfigError as exc:
-        raise NotConfigured(f"IMAP is not configured: {exc}") from exc
+        raise NotConfigured(str(exc)) from exc  # already says "IMAP is not configured"
     mailbox = mailbox_key(config)
     async with db.transaction() as session:
         row = await inbound.get_cursor(session, mailbox)
@@ -97,6 +98,18 @@ async def poll_once(
         else:
             await inbound.touch_cursor(session, mailbox)
     metrics.LAST_POLL.set_to_current_time()
+    return report
+
+
+async def apply_fetched(
+    db: Database, mailbox: str, messages: tuple[FetchedMessage, ...], *, uidvalidity: int = 1
+) -> PollReport:
+    """Apply messages fetched elsewhere exactly as a poll applies its own: parse, record
+    once, take effects. `sendwarden demo` feeds it the bounce and reply it builds."""
+    batch = FetchBatch(uidvalidity=uidvalidity, messages=messages, more_pending=False, reset=False)
+    report = PollReport(fetched=len(messages))
+    for message in messages:
+        await _process(db, mailbox, batch, message.uid, message.raw, report)
     return report
 
 

@@ -51,6 +51,7 @@ from sendwarden.storage.campaigns import LeadContact
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import Attempt, AttemptStatus
 from sendwarden.storage.types import utcnow
+from sendwarden.transport.advice import explain
 from sendwarden.transport.dkim import DkimSigner
 from sendwarden.transport.errors import DeliveryError, MessageBuildError
 from sendwarden.transport.message import (
@@ -436,10 +437,10 @@ class SendPipeline:
                 # The server may have taken the message: like a crash mid-send, keep
                 # the key reserved so that no retry can deliver it twice.
                 row.status = AttemptStatus.UNKNOWN.value
-                row.reason = f"Delivery outcome unknown ({error}); resolve it manually"
+                row.reason = f"Delivery outcome unknown: {explain(error)}; resolve it manually"
                 return row
             row.status = AttemptStatus.FAILED.value
-            row.reason = f"SMTP delivery failed ({error})"
+            row.reason = f"SMTP delivery failed: {explain(error)}"
             await send_keys.release(session, attempt_id=row.id)
             if self.on_rejection is not None and error.permanent and error.stage == "rcpt":
                 await self.on_rejection(session, row, error)

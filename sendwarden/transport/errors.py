@@ -57,6 +57,7 @@ class DeliveryError(Exception):
         self.during: DeliveryStage = during or stage
         self.code = code
         self.server_message = server_message
+        self.endpoint: str | None = None  # "host:port", set by the transport when known
         self.enhanced_status = parse_enhanced_status(server_message) if code is not None else None
         self.permanent = code is not None and 500 <= code < 600
         if summary is None:

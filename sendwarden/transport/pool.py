@@ -254,8 +254,10 @@ class SmtpPool:
                 await _step("protocol", smtp.ehlo())  # RFC 3207: forget pre-TLS state
             if config.username is not None:
                 await self._login(smtp, config.username, config.password or "")
-        except BaseException:
+        except BaseException as exc:
             smtp.close()
+            if isinstance(exc, DeliveryError):
+                exc.endpoint = f"{config.host}:{config.port}"
             raise
         self.stats.connections_opened += 1
         return smtp

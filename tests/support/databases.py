@@ -2,7 +2,8 @@
 
 PostgreSQL tests connect through SENDWARDEN_TEST_POSTGRES_URL (default: the
 local server, database `test`) and create their own database beside it for
-this pytest process (`<name>_sw_<pid>`, dropped at exit), so that two test
+this pytest process (`<name>_sw_<pid>`, dropped at exit; every other test database
+is named `<name>_<purpose>_<pid>` too, see `derived_postgres_url`), so that two test
 runs on one server never truncate each other's tables. They skip with a
 reason where no server answers, unless SENDWARDEN_REQUIRE_POSTGRES=1 (set by
 .ci/run): then they fail instead.
@@ -29,9 +30,16 @@ from sendwarden.storage.models import Base
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 ADMIN_PG_URL = os.environ.get("SENDWARDEN_TEST_POSTGRES_URL", DEFAULT_PG_URL)
 _admin = make_url(ADMIN_PG_URL)
-PG_URL = _admin.set(database=f"{_admin.database}_sw_{os.getpid()}").render_as_string(
-    hide_password=False
-)
+
+
+def derived_postgres_url(purpose: str) -> str:
+    """A database of this pytest process for `purpose`, named after the configured one
+    (`<configured>_<purpose>_<pid>`), so that a shared server's naming is respected."""
+    name = f"{_admin.database}_{purpose}_{os.getpid()}"
+    return _admin.set(database=name).render_as_string(hide_password=False)
+
+
+PG_URL = derived_postgres_url("sw")
 REQUIRE_PG = os.environ.get("SENDWARDEN_REQUIRE_POSTGRES") == "1"
 
 _sqlite_template: Path | None = None

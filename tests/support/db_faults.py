@@ -18,6 +18,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.support.databases import ADMIN_PG_URL
+
 KILL_OWN_BACKEND = "SELECT pg_terminate_backend(pg_backend_pid())"
 
 
@@ -73,7 +75,8 @@ def _admin_dsn(url: str) -> tuple[str, str]:
     parsed = make_url(url)
     database = parsed.database
     assert database, url
-    admin = parsed.set(drivername="postgresql", database="postgres")
+    # Administer from the configured database (a shared server may not open `postgres`).
+    admin = make_url(ADMIN_PG_URL).set(drivername="postgresql")
     return admin.render_as_string(hide_password=False), database
 
 

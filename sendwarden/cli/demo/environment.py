@@ -14,16 +14,13 @@ import secrets
 import shutil
 import socket
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
-import httpx
 import uvicorn
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from sendwarden.api.app import API_PREFIX, create_app
+from sendwarden.api.app import create_app
 from sendwarden.config import Settings
 from sendwarden.devsmtp import CapturedMessage, CaptureServer
 from sendwarden.services.errors import ServiceError
@@ -59,87 +56,6 @@ class DemoSettings(Settings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)
-
-
-@dataclass(frozen=True)
-class DemoLead:
-    email: str
-    website: str
-    name: str
-    consent: bool = False
-
-
-@dataclass(frozen=True)
-class DemoStep:
-    """One send of the scenario and what it is meant to show."""
-
-    shows: str
-    recipient: str
-    subject: str
-    blocked_by: str | None = None  # the policy check expected to refuse it
-
-
-SUPPRESSED = "no-thanks@example-shop.com"
-CAPPED_DOMAIN = "example-blog.com"
-
-LEADS = (
-    DemoLead("editor@beispiel-verlag.de", "https://beispiel-verlag.de/", "Anna Schmidt", True),
-    DemoLead("desk@example-news.co.uk", "https://example-news.co.uk/", "Oliver Jones", True),
-    DemoLead(f"editor@{CAPPED_DOMAIN}", f"https://{CAPPED_DOMAIN}/", "Emma Brown"),
-    DemoLead(f"guestposts@{CAPPED_DOMAIN}", f"https://{CAPPED_DOMAIN}/write-for-us", "Liam"),
-    DemoLead(f"tips@{CAPPED_DOMAIN}", f"https://{CAPPED_DOMAIN}/tips", "Tips desk"),
-    DemoLead(SUPPRESSED, "https://example-shop.com/", "Shop owner"),
-)
-
-FIRST_SUBJECT = "Guest post idea for beispiel-verlag.de"
-STEPS = (
-    DemoStep("EU recipient: consent is the legal basis", LEADS[0].email, FIRST_SUBJECT),
-    DemoStep("UK recipient: consent is the legal basis", LEADS[1].email, "Story idea for you"),
-    DemoStep("US recipient: legitimate interest", LEADS[2].email, "Guest post idea"),
-    DemoStep(f"2nd send to {CAPPED_DOMAIN} today (cap 2)", LEADS[3].email, "Write for us?"),
-    DemoStep(
-        f"3rd send to {CAPPED_DOMAIN}: domain cap",
-        LEADS[4].email,
-        "A tip for you",
-        "daily_domain_cap",
-    ),
-    DemoStep("Recipient on the suppression list", SUPPRESSED, "Partnership idea", "suppression"),
-    DemoStep("Same pitch to the same person again", LEADS[0].email, FIRST_SUBJECT, "idempotency"),
-)
-EXPECTED_DELIVERED = 4
-BODY = (
-    "Hello,\n\nI enjoyed your recent article and would like to propose a guest post.\n\n"
-    "(Sent by `sendwarden demo` to a local capture server: nothing left this machine.)\n"
-)
-
-
-@dataclass(frozen=True)
-class DemoSend:
-    shows: str
-    attempt_id: int | None
-    recipient: str
-    region: str
-    legal_basis: str
-    result: str  # "sent" or "blocked"
-    rule: str | None  # the failing policy check, when blocked
-    reason: str
-
-
-@dataclass(frozen=True)
-class DemoReport:
-    directory: Path
-    database_file: Path
-    api_url: str
-    api_key: str
-    smtp_port: int
-    validation: dict[str, Any]
-    sends: tuple[DemoSend, ...]
-    maildir: Path
-    eml_dir: Path
-    captured: int
-
-    def __repr__(self) -> str:  # the API key stays out of logs and tracebacks
-        return f"DemoReport(directory={self.directory!r}, api_url={self.api_url!r})"
 
 
 class EmlWriter:
@@ -204,7 +120,7 @@ class DemoEnvironment:
         self.capture: CaptureServer | None = None
         self.server: uvicorn.Server | None = None
         self._server_task: asyncio.Task[None] | None = None
-        self._eml: EmlWriter | None = None
+        self.eml: EmlWriter | None = None
         self.api_url = ""
         self.api_key = ""
         self.settings: Settings | None = None
@@ -227,7 +143,7 @@ class DemoEnvironment:
 
     async def _start(self) -> None:
         await asyncio.to_thread(prepare_directory, self.directory)
-        self._eml = EmlWriter(self.directory / MESSAGES_DIR)
+        self.eml = EmlWriter(self.directory / MESSAGES_DIR)
         password = secrets.token_urlsafe(16)
         # Building the server writes its certificate; starting it waits for its thread.
         self.capture = await asyncio.to_thread(
@@ -235,7 +151,7 @@ class DemoEnvironment:
             self.directory / SMTP_DIR,
             username="demo",
             password=password,
-            on_message=self._eml,
+            on_message=self.eml,
         )
         await asyncio.to_thread(self.capture.start)
         sock = free_loopback_socket()
@@ -289,108 +205,3 @@ class DemoEnvironment:
         if self.capture is not None:
             await asyncio.to_thread(self.capture.stop)
             self.capture = None
-
-    async def run_scenario(self) -> DemoReport:
-        """Drive the API like an application: campaign, leads, suppression, sends."""
-        assert self.capture is not None and self._eml is not None
-        headers = {"Authorization": f"Bearer {self.api_key}"}
-        async with httpx.AsyncClient(
-            base_url=self.api_url + API_PREFIX, headers=headers, timeout=30, trust_env=False
-        ) as client:
-            api = _Api(client)
-            campaign = await api.post(
-                "/campaigns",
-                {"name": "Demo: guest posts", "description": "Created by `sendwarden demo`"},
-                expect=201,
-            )
-            leads = await api.post(
-                f"/campaigns/{campaign['id']}/leads/bulk",
-                {
-                    "leads": [
-                        {
-                            "website_url": lead.website,
-                            "contact_email": lead.email,
-                            "contact_name": lead.name,
-                            "consent": lead.consent,
-                        }
-                        for lead in LEADS
-                    ]
-                },
-            )
-            if leads["failed"]:
-                raise DemoFailed(f"adding the demo leads failed: {leads['failed']}")
-            lead_ids = {lead["contact_email"]: lead["id"] for lead in leads["leads"]}
-            await api.post(
-                "/suppression",
-                {"email": SUPPRESSED, "reason": "Asked not to be contacted"},
-                expect=201,
-            )
-            validation = await api.post(
-                "/policy/validate", {"recipient_email": LEADS[0].email, "subject": FIRST_SUBJECT}
-            )
-            sends = [
-                await api.send(step, campaign["id"], lead_ids[step.recipient]) for step in STEPS
-            ]
-        for step, sent in zip(STEPS, sends, strict=True):
-            if sent.rule != step.blocked_by:
-                raise DemoFailed(
-                    f"{step.shows}: expected {step.blocked_by or 'delivery'}, got"
-                    f" {sent.result} ({sent.reason})"
-                )
-        await asyncio.to_thread(self.capture.wait_for, EXPECTED_DELIVERED, 10.0)
-        return DemoReport(
-            directory=self.directory,
-            database_file=self.directory / DATABASE_FILE,
-            api_url=self.api_url,
-            api_key=self.api_key,
-            smtp_port=self.capture.port,
-            validation=validation,
-            sends=tuple(sends),
-            maildir=self.capture.directory / "Maildir",
-            eml_dir=self._eml.directory,
-            captured=len(self.capture.messages),
-        )
-
-
-class _Api:
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def post(self, path: str, payload: dict[str, Any], *, expect: int = 200) -> Any:
-        response = await self.client.post(path, json=payload)
-        if response.status_code != expect:
-            raise DemoFailed(f"POST {path} answered {response.status_code}: {response.text[:300]}")
-        return response.json()
-
-    async def get(self, path: str) -> Any:
-        response = await self.client.get(path)
-        if response.status_code != 200:
-            raise DemoFailed(f"GET {path} answered {response.status_code}")
-        return response.json()
-
-    async def send(self, step: DemoStep, campaign_id: int, lead_id: int) -> DemoSend:
-        payload = {"campaign_id": campaign_id, "lead_id": lead_id, "subject": step.subject}
-        response = await self.client.post("/outreach/send", json={**payload, "body": BODY})
-        body = response.json()
-        if response.status_code == 200:
-            return _demo_send(step, body, rule=None)
-        if response.status_code == 403:
-            attempt = await self.get(f"/attempts/{body['attempt_id']}")
-            rule = next((c["name"] for c in body["checks"] if not c["passed"]), None)
-            return _demo_send(step, attempt, rule=rule)
-        raise DemoFailed(
-            f"sending to {step.recipient} answered {response.status_code}: {body.get('detail')}"
-        )
-
-
-def _demo_send(step: DemoStep, attempt: dict[str, Any], *, rule: str | None) -> DemoSend:
-    return DemoSend(
-        shows=step.shows,
-        attempt_id=attempt["id"],
-        recipient=attempt["recipient_email"],
-        region=attempt["region"],
-        legal_basis=attempt["legal_basis"],
-        result=attempt["status"],
-        rule=rule,
-        reason=attempt["reason"],
-    )
