@@ -40,6 +40,9 @@ def normalize_email(raw: str) -> str:
     is NFC-normalised; the domain is lower-cased IDNA A-label (punycode) form.
     """
     _reject_control_chars(raw, "email address")
+    if "=?" in raw:
+        # RFC 2047 encoded-word syntax: header parsers decode it even inside an address.
+        raise InvalidAddress(f"{raw!r} is not a valid email address: it contains '=?'")
     candidate = raw.strip()
     if candidate.endswith("."):
         # A fully-qualified "a@example.com." names the same mailbox as "a@example.com".

@@ -23,11 +23,13 @@ class MessageBuildError(ValueError):
 
 
 class HeaderInjectionError(MessageBuildError):
-    """A header-bound value contains CR, LF or NUL."""
+    """A header-bound value contains CR, LF, NUL or another control character."""
 
     def __init__(self, field: str) -> None:
         self.field = field
-        super().__init__(f"header field {field!r} must not contain CR or LF")
+        super().__init__(
+            f"header field {field!r} must not contain CR, LF or other control characters"
+        )
 
 
 class InvalidAddressError(MessageBuildError):
