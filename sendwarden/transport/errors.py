@@ -82,8 +82,10 @@ class DeliveryError(Exception):
     def outcome_unknown(self) -> bool:
         """True when the server may have accepted the message anyway.
 
-        A timeout or a dropped connection after the message data was sent,
-        before the server's final reply, cannot tell delivered from not.
+        A timeout, a dropped connection or a reply without a 4xx/5xx code after
+        the message data was sent cannot tell delivered from not. The reply to
+        the DATA command itself counts too (aiosmtplib sends command and content
+        in one call): unknown is the side that never sends twice.
         """
         return self.code is None and self.during == "data"
 
