@@ -65,6 +65,18 @@ def address_key(email: str) -> str:
     return f"{unicodedata.normalize('NFC', local.casefold())}@{domain}"
 
 
+def mailbox_key(email: str) -> str:
+    """address_key without a sub-address: "Editor+Tag@x.com" -> "editor@x.com".
+
+    "+tag" variants reach the same person, so suppression and the duplicate rule
+    compare mailboxes by this key; mail is still sent to the address as given.
+    A local part that starts with "+" has no base mailbox and is kept whole.
+    """
+    local, domain = address_key(email).rsplit("@", 1)
+    base = local.split("+", 1)[0]
+    return f"{base or local}@{domain}"
+
+
 def domain_of(email: str) -> str:
     """A-label domain of an address (normalising it first, so any valid spelling works)."""
     return normalize_email(email).rsplit("@", 1)[1]

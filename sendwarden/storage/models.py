@@ -187,10 +187,13 @@ class Suppression(Base):
 
 
 class SendKey(Base):
-    """Policy idempotency: one (sender, recipient, subject) key per user, reserved then used."""
+    """Policy idempotency: one (sender, recipient, subject) key for all users, reserved then used.
+
+    `user_id` is the user whose attempt holds the key now; it is not part of the key.
+    """
 
     __tablename__ = "send_keys"
-    __table_args__ = (UniqueConstraint("user_id", "key_hash"),)
+    __table_args__ = (UniqueConstraint("key_hash"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     key_hash: Mapped[str] = mapped_column(String(64))
