@@ -1,4 +1,5 @@
-"""Migration 0004a: send keys become unique per hash across users, keeping the guarding row."""
+"""Migration 0004a: send keys unique per hash across users (keeping the guarding row);
+suppressions get the mailbox they are matched on."""
 
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ ROWS = [
     (1, "b" * 64, "used", 1),
     (2, "b" * 64, "in_flight", None),  # an in-flight reservation guards a send: kept
     (3, "c" * 64, "used", 5),  # alone: kept
+]
+SUPPRESSIONS = [
+    ("email", "editor@x.example"),
+    ("email", "editor+news@x.example"),
+    ("email", "+only@x.example"),
+    ("domain", "mail.x.example"),
 ]
 
 
@@ -85,7 +92,24 @@ async def _seed(url: str) -> None:
                     "used": used,
                 },
             )
+        for number, (kind, value) in enumerate(SUPPRESSIONS, start=1):
+            await conn.execute(
+                text(
+                    "INSERT INTO suppressions (id, user_id, kind, value, source, created_at)"
+                    " VALUES (:id, 1, :k, :v, 'manual', :c)"
+                ),
+                {"id": number, "k": kind, "v": value, "c": NOW},
+            )
     await engine.dispose()
+
+
+async def _mailboxes(url: str) -> list[tuple[str, str | None]]:
+    engine = create_async_engine(url)
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT value, mailbox FROM suppressions ORDER BY id"))
+        found = [(r.value, r.mailbox) for r in rows]
+    await engine.dispose()
+    return found
 
 
 async def _keys(url: str) -> list[tuple[int, str, str]]:
@@ -115,4 +139,10 @@ def test_migration_keeps_one_send_key_per_hash(empty_url: str) -> None:
         (2, "a" * 64, "used"),
         (5, "b" * 64, "in_flight"),
         (6, "c" * 64, "used"),
+    ]
+    assert asyncio.run(_mailboxes(empty_url)) == [
+        ("editor@x.example", "editor@x.example"),
+        ("editor+news@x.example", "editor@x.example"),
+        ("+only@x.example", "+only@x.example"),
+        ("mail.x.example", None),
     ]

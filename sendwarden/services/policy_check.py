@@ -14,11 +14,11 @@ from sendwarden.policy import (
     PolicyDecision,
     PolicyInputs,
     SuppressionHit,
-    address_key,
     counter_day,
     domain_of,
     evaluate,
     idempotency_key,
+    mailbox_key,
     normalize_email,
     registrable_domain,
     resolve_sender,
@@ -165,7 +165,7 @@ def _keys(request: CheckRequest, settings: PolicySettings, default: str) -> _Key
             registrable_domain(domain),
             idempotency_key(sender.effective, request.recipient, request.subject),
             suppression.Lookup(
-                request.user_id, address_key(request.recipient), candidate_domains(domain)
+                request.user_id, mailbox_key(request.recipient), candidate_domains(domain)
             ),
         )
     except InvalidAddress as exc:

@@ -173,6 +173,7 @@ class Suppression(Base):
             postgresql_where=text("user_id IS NULL"),
         ),
         Index("ix_suppressions_value", "value"),
+        Index("ix_suppressions_mailbox", "mailbox"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(
@@ -180,6 +181,8 @@ class Suppression(Base):
     )
     kind: Mapped[str] = mapped_column(String(10))
     value: Mapped[str] = mapped_column(String(320))
+    # Email entries: mailbox_key(value), i.e. without a "+tag"; what sends are matched on.
+    mailbox: Mapped[str | None] = mapped_column(String(320), nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     source: Mapped[str] = mapped_column(String(20))
     attempt_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
