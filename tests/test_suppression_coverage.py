@@ -116,3 +116,30 @@ _LOCAL = st.from_regex(r"[a-z0-9][a-z0-9.]{0,10}[a-z0-9]", fullmatch=True).filte
 def test_mailbox_key_drops_any_sub_address(local: str, tag: str) -> None:
     assert mailbox_key(f"{local.upper()}+{tag}@X.example") == f"{local}@x.example"
     assert mailbox_key(f"{local}@x.example") == f"{local}@x.example"
+
+
+def test_cli_suppress_add_and_list_say_what_an_entry_covers(sqlite_url: str) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from sendwarden.cli.main import app as cli_app
+
+    runner = CliRunner()
+
+    def cli(*args: str) -> str:
+        result = runner.invoke(cli_app, ["--database-url", sqlite_url, *args])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    cli("users", "create", "alice")
+    added = cli("suppress", "add", "mail.x.org", "--user", "alice")
+    assert "Covers only mail.x.org and its subdomains; not x.org" in added
+    cli("suppress", "add", "editor+tag@x.example", "--user", "alice")
+    listed = json.loads(cli("suppress", "list", "--json", "--user", "alice"))
+    assert {i["value"]: i["covers"] for i in listed["items"]} == {
+        "mail.x.org": "only mail.x.org and its subdomains; not x.org or its other subdomains"
+        " (suppress x.org to cover the whole domain)",
+        "editor+tag@x.example": "the mailbox editor@x.example and all its sub-addresses"
+        " (editor+…@x.example)",
+    }
