@@ -280,7 +280,7 @@ async def test_check_many_decides_each_request_as_check_alone_would(db_url: str)
         None,
         "suppression",
         None,
-        None,
+        "idempotency",  # alice's key blocks bob too: the key names no user (§3.3)
         "legal_basis",
         None,
         "error",

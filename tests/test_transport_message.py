@@ -202,7 +202,10 @@ def test_header_injection_in_each_field_raises(overrides: dict[str, object], fie
         build(**overrides)
 
     assert caught.value.field == field
-    assert str(caught.value) == f"header field {field!r} must not contain CR or LF"
+    assert (
+        str(caught.value)
+        == f"header field {field!r} must not contain CR, LF or other control characters"
+    )
 
 
 @given(

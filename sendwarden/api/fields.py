@@ -7,6 +7,8 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from sendwarden.policy import InvalidAddress, normalize_domain, normalize_email
+from sendwarden.transport.errors import HeaderInjectionError
+from sendwarden.transport.message import check_header_value
 
 MAX_SUBJECT_CHARS = 998  # RFC 5322 line limit; a longer subject cannot be a single header line
 
@@ -31,6 +33,19 @@ def _no_header_breaks(value: str) -> str:
     return _no_nul(value)
 
 
+def _no_header_controls(value: str) -> str:
+    # The message builder's own rule (control characters but TAB, Unicode line
+    # separators), applied at the edge so the answer is a 422 naming the field.
+    try:
+        check_header_value("header", value)
+    except HeaderInjectionError:
+        raise ValueError(
+            "must not contain CR, LF, other control characters or line separators"
+            " (header injection)"
+        ) from None
+    return value
+
+
 def _email(value: str) -> str:
     try:
         return normalize_email(value)
@@ -51,7 +66,12 @@ EmailAddress = Annotated[
 DomainName = Annotated[
     str, Field(max_length=253), AfterValidator(_no_header_breaks), AfterValidator(_domain)
 ]
-HeaderText = Annotated[str, Field(max_length=MAX_SUBJECT_CHARS), AfterValidator(_no_header_breaks)]
+HeaderText = Annotated[
+    str,
+    Field(max_length=MAX_SUBJECT_CHARS),
+    AfterValidator(_no_header_breaks),
+    AfterValidator(_no_header_controls),
+]
 ShortText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_header_breaks)]
 # Free text (descriptions, notes, reasons, bodies, search terms): anything but NUL.
 FreeText = Annotated[str, AfterValidator(_no_nul)]

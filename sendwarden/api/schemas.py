@@ -111,6 +111,7 @@ class SuppressionOut(BaseModel):
     value: str
     email: str | None
     domain: str | None
+    covers: str = Field(description="What the entry blocks (sub-addresses, subdomains)")
     reason: str | None
     source: str
     scope: Literal["user", "global"]

@@ -54,6 +54,7 @@ def suppression_record(row: Suppression) -> dict[str, Any]:
         "id": row.id,
         "kind": row.kind,
         "value": row.value,
+        "covers": suppressions.coverage(row.kind, row.value),
         "reason": row.reason,
         "source": row.source,
         "scope": "global" if row.user_id is None else "user",
@@ -91,6 +92,7 @@ def add(
         return
     state = "Suppressed" if created else "Already suppressed"
     typer.echo(f"{state}: {row.kind} {row.value} ({record['scope']} list).")
+    typer.echo(f"Covers {record['covers']}.")
 
 
 @suppress_app.command("list")

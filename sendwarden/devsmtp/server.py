@@ -120,7 +120,7 @@ class _Controller(Controller):
         options = self._owner.smtp_options()
         if not options.get("auth_require_tls", True):
             _silence_auth_without_tls_warning()
-        return SMTP(self.handler, **options)
+        return self._owner.smtp_class(self.handler, **options)
 
     def _create_server(self) -> Any:
         # aiosmtpd binds the requested port as is and has no way to report the
@@ -171,6 +171,8 @@ class CaptureServer:
         return f"CaptureServer(host={self.host!r}, port={self.port!r}, username={self.username!r})"
 
     # -- hooks for subclasses ------------------------------------------------
+
+    smtp_class: type[SMTP] = SMTP  # the aiosmtpd protocol built for each connection
 
     def make_handler(self) -> CaptureHandler:
         return CaptureHandler(self.store)

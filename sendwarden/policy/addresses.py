@@ -57,6 +57,9 @@ def normalize_email(raw: str) -> str:
     is NFC-normalised; the domain is lower-cased IDNA A-label (punycode) form.
     """
     _reject_control_chars(raw, "email address")
+    if "=?" in raw:
+        # RFC 2047 encoded-word syntax: header parsers decode it even inside an address.
+        raise InvalidAddress(f"{raw!r} is not a valid email address: it contains '=?'")
     candidate = raw.strip()
     if candidate.endswith("."):
         # A fully-qualified "a@example.com." names the same mailbox as "a@example.com".
@@ -82,6 +85,18 @@ def address_key(email: str) -> str:
     """
     local, domain = normalize_email(email).rsplit("@", 1)
     return f"{unicodedata.normalize('NFC', local.casefold())}@{domain}"
+
+
+def mailbox_key(email: str) -> str:
+    """address_key without a sub-address: "Editor+Tag@x.com" -> "editor@x.com".
+
+    "+tag" variants reach the same person, so suppression and the duplicate rule
+    compare mailboxes by this key; mail is still sent to the address as given.
+    A local part that starts with "+" has no base mailbox and is kept whole.
+    """
+    local, domain = address_key(email).rsplit("@", 1)
+    base = local.split("+", 1)[0]
+    return f"{base or local}@{domain}"
 
 
 def domain_of(email: str) -> str:

@@ -1,4 +1,8 @@
-"""Idempotency key of a send (§3.3): same sender, recipient and subject -> same key."""
+"""Idempotency key of a send (§3.3): same sender, recipient and subject -> same key.
+
+The key does not name the user: two users sending the same subject to the same
+mailbox from the same sender address are the same send to the recipient.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,26 @@ import hashlib
 import json
 import unicodedata
 
-from sendwarden.policy.addresses import address_key
+from sendwarden.policy.addresses import mailbox_key
+
+
+def _without_format_chars(text: str) -> str:
+    # Category Cf: zero-width space/joiners, BOM, bidi marks... invisible to a reader.
+    return "".join(char for char in text if unicodedata.category(char) != "Cf")
 
 
 def normalize_subject(subject: str | None) -> str:
-    """Subject as compared for duplicates: trimmed, whitespace runs collapsed, case-folded."""
+    """Subject as compared for duplicates: what a reader would call the same subject.
+
+    NFKC (full-width and other compatibility forms become plain letters), invisible
+    format characters removed, case-folded, whitespace runs collapsed and trimmed.
+    """
     if subject is None:
         return ""
-    collapsed = " ".join(unicodedata.normalize("NFC", subject).split())
-    return unicodedata.normalize("NFC", collapsed.casefold())
+    text = _without_format_chars(unicodedata.normalize("NFKC", subject))
+    # Case folding can leave a string that NFKC changes again ("ǅ" and friends).
+    text = _without_format_chars(unicodedata.normalize("NFKC", text.casefold()))
+    return " ".join(text.split())
 
 
 def idempotency_key(effective_sender: str, recipient: str, subject: str | None) -> str:
@@ -22,7 +37,7 @@ def idempotency_key(effective_sender: str, recipient: str, subject: str | None) 
     # A JSON list keeps the components apart: ("a", "bc") and ("ab", "c") differ.
     # ensure_ascii escapes everything, so even lone surrogates encode deterministically.
     payload = json.dumps(
-        [address_key(effective_sender), address_key(recipient), normalize_subject(subject)],
+        [mailbox_key(effective_sender), mailbox_key(recipient), normalize_subject(subject)],
         ensure_ascii=True,
     )
     return hashlib.sha256(payload.encode("ascii")).hexdigest()

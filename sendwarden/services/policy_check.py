@@ -14,11 +14,11 @@ from sendwarden.policy import (
     PolicyDecision,
     PolicyInputs,
     SuppressionHit,
-    address_key,
     counter_day,
     domain_of,
     evaluate,
     idempotency_key,
+    mailbox_key,
     normalize_email,
     registrable_domain,
     resolve_sender,
@@ -128,9 +128,7 @@ async def check_many(
     )
     hits = await suppression.matching_many(session, [k.lookup for k in valid])
     first_hit = {id(k): found[0] if found else None for k, found in zip(valid, hits, strict=True)}
-    duplicates = await send_keys.duplicate_states(
-        session, [(k.request.user_id, k.idempotency) for k in valid], now
-    )
+    duplicates = await send_keys.duplicate_states(session, [k.idempotency for k in valid], now)
     decisions: list[PolicyDecision | ServiceError] = []
     for k in keyed:
         if not isinstance(k, _Keys):
@@ -146,7 +144,7 @@ async def check_many(
             domain_count=counts.get((user_id, "domain", k.registrable), 0),
             domain_cap=settings.domain_cap,
             suppression=_hit(hit) if hit is not None else None,
-            duplicate=duplicates.get((user_id, k.idempotency)),
+            duplicate=duplicates.get(k.idempotency),
             require_consent=settings.require_consent,
             consent_recorded=k.request.consent_recorded,
         )
@@ -167,7 +165,7 @@ def _keys(request: CheckRequest, settings: PolicySettings, default: str) -> _Key
             registrable_domain(domain),
             idempotency_key(sender.effective, request.recipient, request.subject),
             suppression.Lookup(
-                request.user_id, address_key(request.recipient), candidate_domains(domain)
+                request.user_id, mailbox_key(request.recipient), candidate_domains(domain)
             ),
         )
     except InvalidAddress as exc:

@@ -327,14 +327,14 @@ class SendPipeline:
         assert attempt is not None
         in_flight = False
         if rule == "idempotency":
-            state = await send_keys.duplicate_state(
-                session, attempt.user_id, decision.idempotency_key
-            )
+            # The key may be another user's: say nothing about whose it is.
+            state = await send_keys.duplicate_state(session, decision.idempotency_key)
             in_flight = state != "sent"
             reason = (
-                "Already sent to this recipient with this subject within 24 h"
+                "Already sent to this recipient with this subject from this sender address"
+                " within 24 h"
                 if state == "sent"
-                else "An identical send to this recipient is in progress"
+                else "An identical send to this recipient from this sender address is in progress"
             )
         elif rule == "daily_user_cap":
             cap = self.policy.user_cap

@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendwarden.policy import InvalidAddress, address_key, normalize_domain, normalize_email
+from sendwarden.policy import (
+    InvalidAddress,
+    address_key,
+    mailbox_key,
+    normalize_domain,
+    normalize_email,
+    registrable_domain,
+)
 from sendwarden.services.csv_cells import from_cell, to_cell
 from sendwarden.services.errors import Forbidden, InvalidInput
 from sendwarden.storage import audit, suppression
@@ -27,6 +34,27 @@ def parse_target(value: str) -> tuple[SuppressionKind, str]:
         return SuppressionKind.DOMAIN, normalize_domain(value)
     except InvalidAddress as exc:
         raise InvalidInput("email" if "@" in value else "domain", str(exc)) from exc
+
+
+def coverage(kind: str, value: str) -> str:
+    """What an entry blocks, in words, for the API and CLI to show next to it.
+
+    An address covers its mailbox with every "+tag" sub-address, whichever of them
+    was entered. A domain covers itself and its subdomains; entered as a subdomain
+    it does NOT cover its parent (registrable) domain or that domain's other
+    subdomains: suppress the registrable domain for that.
+    """
+    if kind == SuppressionKind.EMAIL.value:
+        base = mailbox_key(value)
+        local, _, domain = base.rpartition("@")
+        return f"the mailbox {base} and all its sub-addresses ({local}+…@{domain})"
+    registrable = registrable_domain(value)
+    if registrable == value:
+        return f"{value} and all its subdomains"
+    return (
+        f"only {value} and its subdomains; not {registrable} or its other subdomains"
+        f" (suppress {registrable} to cover the whole domain)"
+    )
 
 
 def owner_for(user: User, scope: str) -> int | None:

@@ -173,6 +173,7 @@ class Suppression(Base):
             postgresql_where=text("user_id IS NULL"),
         ),
         Index("ix_suppressions_value", "value"),
+        Index("ix_suppressions_mailbox", "mailbox"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(
@@ -180,6 +181,8 @@ class Suppression(Base):
     )
     kind: Mapped[str] = mapped_column(String(10))
     value: Mapped[str] = mapped_column(String(320))
+    # Email entries: mailbox_key(value), i.e. without a "+tag"; what sends are matched on.
+    mailbox: Mapped[str | None] = mapped_column(String(320), nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     source: Mapped[str] = mapped_column(String(20))
     attempt_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -187,10 +190,13 @@ class Suppression(Base):
 
 
 class SendKey(Base):
-    """Policy idempotency: one (sender, recipient, subject) key per user, reserved then used."""
+    """Policy idempotency: one (sender, recipient, subject) key for all users, reserved then used.
+
+    `user_id` is the user whose attempt holds the key now; it is not part of the key.
+    """
 
     __tablename__ = "send_keys"
-    __table_args__ = (UniqueConstraint("user_id", "key_hash"),)
+    __table_args__ = (UniqueConstraint("key_hash"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     key_hash: Mapped[str] = mapped_column(String(64))

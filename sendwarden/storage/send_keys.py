@@ -1,4 +1,9 @@
-"""Policy idempotency keys: reserved (in flight) before SMTP, used after, released on failure."""
+"""Policy idempotency keys: reserved (in flight) before SMTP, used after, released on failure.
+
+A key is the hash of (effective sender, recipient, subject) and is unique across all
+users (product.md §3.3): the recipient sees one sender, whoever asked to send.
+`user_id` records whose attempt holds the key; it is never part of a lookup.
+"""
 
 from __future__ import annotations
 
@@ -31,8 +36,9 @@ def _reserve(insert: Any) -> Any:
         used_at=None,
     )
     return stmt.on_conflict_do_update(
-        index_elements=["user_id", "key_hash"],
+        index_elements=["key_hash"],
         set_={
+            "user_id": bindparam("user_id"),
             "state": SendKeyState.IN_FLIGHT.value,
             "attempt_id": bindparam("attempt_id"),
             "created_at": bindparam("now"),
@@ -45,9 +51,7 @@ def _reserve(insert: Any) -> Any:
 
 # Built once: these run on every send (see storage.counters).
 _RESERVE = {"postgresql": _reserve(pg_insert), "sqlite": _reserve(sqlite_insert)}
-_STATE = select(_KEYS.c.state, _KEYS.c.used_at).where(
-    _KEYS.c.user_id == bindparam("user_id"), _KEYS.c.key_hash == bindparam("key_hash")
-)
+_STATE = select(_KEYS.c.state, _KEYS.c.used_at).where(_KEYS.c.key_hash == bindparam("key_hash"))
 # Not named "attempt_id": an UPDATE reserves its columns' names for SET values.
 _IN_FLIGHT_OF_ATTEMPT = (_KEYS.c.attempt_id == bindparam("of_attempt")) & (
     _KEYS.c.state == SendKeyState.IN_FLIGHT.value
@@ -61,7 +65,7 @@ _RELEASE = delete(_KEYS).where(_IN_FLIGHT_OF_ATTEMPT)
 
 
 Duplicate = Literal["sent", "in_flight"] | None
-_STATES = select(_KEYS.c.user_id, _KEYS.c.key_hash, _KEYS.c.state, _KEYS.c.used_at).where(
+_STATES = select(_KEYS.c.key_hash, _KEYS.c.state, _KEYS.c.used_at).where(
     _KEYS.c.key_hash.in_(bindparam("key_hashes", expanding=True))
 )
 
@@ -75,31 +79,28 @@ def _duplicate(state: str, used_at: datetime | None, now: datetime) -> Duplicate
 
 
 async def duplicate_state(
-    session: AsyncSession, user_id: int, key_hash: str, now: datetime | None = None
+    session: AsyncSession, key_hash: str, now: datetime | None = None
 ) -> Duplicate:
-    row = (await session.execute(_STATE, {"user_id": user_id, "key_hash": key_hash})).first()
+    row = (await session.execute(_STATE, {"key_hash": key_hash})).first()
     return None if row is None else _duplicate(row.state, row.used_at, now or utcnow())
 
 
 async def duplicate_states(
-    session: AsyncSession, keys: Iterable[tuple[int, str]], now: datetime
-) -> dict[tuple[int, str], Duplicate]:
-    """duplicate_state of many (user_id, key_hash) pairs in one query; absent means None."""
-    wanted = set(keys)
+    session: AsyncSession, key_hashes: Iterable[str], now: datetime
+) -> dict[str, Duplicate]:
+    """duplicate_state of many keys in one query; absent means None."""
+    wanted = sorted(set(key_hashes))
     if not wanted:
         return {}
-    rows = await session.execute(_STATES, {"key_hashes": sorted({k for _, k in wanted})})
-    return {
-        (row.user_id, row.key_hash): _duplicate(row.state, row.used_at, now)
-        for row in rows
-        if (row.user_id, row.key_hash) in wanted
-    }
+    rows = await session.execute(_STATES, {"key_hashes": wanted})
+    return {row.key_hash: _duplicate(row.state, row.used_at, now) for row in rows}
 
 
 async def try_reserve(
     session: AsyncSession, *, user_id: int, key_hash: str, attempt_id: int
 ) -> bool:
-    """Take the key for this attempt unless it is in flight or was used within 24 h."""
+    """Take the key for this attempt unless it is in flight or was used within 24 h,
+    by this user or any other."""
     now = utcnow()
     params = {
         "user_id": user_id,

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sendwarden.policy.addresses import mailbox_key
 from sendwarden.storage.dialect import table_of
 from sendwarden.storage.models import Suppression, SuppressionKind
 
@@ -41,6 +42,7 @@ async def add(session: AsyncSession, entry: NewSuppression) -> tuple[Suppression
         user_id=entry.user_id,
         kind=entry.kind.value,
         value=entry.value,
+        mailbox=mailbox_key(entry.value) if entry.kind == SuppressionKind.EMAIL else None,
         reason=entry.reason,
         source=entry.source,
         attempt_id=entry.attempt_id,
@@ -63,13 +65,18 @@ class Match:
     kind: str
     value: str
     reason: str | None
+    mailbox: str | None = None
 
 
 _SUPPRESSIONS = table_of(Suppression)
 # Built once: every send runs it (see storage.counters).
 _MATCHING_ANY = (
     select(
-        _SUPPRESSIONS.c.user_id, _SUPPRESSIONS.c.kind, _SUPPRESSIONS.c.value, _SUPPRESSIONS.c.reason
+        _SUPPRESSIONS.c.user_id,
+        _SUPPRESSIONS.c.kind,
+        _SUPPRESSIONS.c.value,
+        _SUPPRESSIONS.c.reason,
+        _SUPPRESSIONS.c.mailbox,
     )
     .where(
         or_(
@@ -78,7 +85,7 @@ _MATCHING_ANY = (
         ),
         or_(
             (_SUPPRESSIONS.c.kind == SuppressionKind.EMAIL.value)
-            & _SUPPRESSIONS.c.value.in_(bindparam("addresses", expanding=True)),
+            & _SUPPRESSIONS.c.mailbox.in_(bindparam("mailboxes", expanding=True)),
             (_SUPPRESSIONS.c.kind == SuppressionKind.DOMAIN.value)
             & _SUPPRESSIONS.c.value.in_(bindparam("domains", expanding=True)),
         ),
@@ -89,10 +96,13 @@ _MATCHING_ANY = (
 
 @dataclass(frozen=True)
 class Lookup:
-    """One recipient to check: its address_key() and its candidate domains."""
+    """One recipient to check: its mailbox_key() and its candidate domains.
+
+    An email entry matches by mailbox, so "+tag" variants of one mailbox all match.
+    """
 
     user_id: int
-    address: str
+    mailbox: str
     domains: Sequence[str]
 
 
@@ -106,7 +116,7 @@ async def matching_many(session: AsyncSession, lookups: Sequence[Lookup]) -> lis
         return []
     params = {
         "user_ids": sorted({x.user_id for x in lookups}),
-        "addresses": sorted({x.address for x in lookups}),
+        "mailboxes": sorted({x.mailbox for x in lookups}),
         "domains": sorted({d for x in lookups for d in x.domains}),
     }
     rows = [Match(*row) for row in (await session.execute(_MATCHING_ANY, params)).all()]
@@ -119,7 +129,7 @@ async def matching_many(session: AsyncSession, lookups: Sequence[Lookup]) -> lis
             and (
                 row.value in lookup.domains
                 if row.kind == SuppressionKind.DOMAIN.value
-                else row.value == lookup.address
+                else row.mailbox == lookup.mailbox
             )
         ]
         # Own entries first, then address before domain, for a stable explanation.

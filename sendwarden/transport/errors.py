@@ -22,11 +22,13 @@ class MessageBuildError(ValueError):
 
 
 class HeaderInjectionError(MessageBuildError):
-    """A header-bound value contains CR, LF or NUL."""
+    """A header-bound value contains CR, LF, NUL or another control character."""
 
     def __init__(self, field: str) -> None:
         self.field = field
-        super().__init__(f"header field {field!r} must not contain CR or LF")
+        super().__init__(
+            f"header field {field!r} must not contain CR, LF or other control characters"
+        )
 
 
 class InvalidAddressError(MessageBuildError):
@@ -74,8 +76,10 @@ class DeliveryError(Exception):
     def outcome_unknown(self) -> bool:
         """True when the server may have accepted the message anyway.
 
-        A timeout or a dropped connection after the message data was sent,
-        before the server's final reply, cannot tell delivered from not.
+        A timeout, a dropped connection or a reply without a 4xx/5xx code after
+        the message data was sent cannot tell delivered from not. The reply to
+        the DATA command itself counts too (aiosmtplib sends command and content
+        in one call): unknown is the side that never sends twice.
         """
         return self.code is None and self.during == "data"
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy as email_policy
+from email.header import Header
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -46,9 +47,14 @@ OUTGOING_POLICY = email_policy.SMTP.clone(refold_source="none", header_factory=_
 # For messages to a non-ASCII local part (SMTPUTF8): raw UTF-8 headers.
 _OUTGOING_UTF8_POLICY = email_policy.SMTPUTF8.clone(refold_source="none", header_factory=_HEADERS)
 
-# NUL and every boundary of str.splitlines(): the email package refuses each of them in a
-# header, so they are rejected here with a clear error instead.
-_FORBIDDEN_IN_HEADERS = frozenset("\r\n\x00\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+# Every control character but TAB (C0, DEL, C1: CR, LF, NUL, and every boundary of
+# str.splitlines() among them) and the Unicode line/paragraph separators. None of them
+# belongs in a header, and a recipient's client could read one as a line break.
+_FORBIDDEN_IN_HEADERS = frozenset(
+    [chr(c) for c in range(0x20) if chr(c) != "\t"]
+    + [chr(c) for c in range(0x7F, 0xA0)]
+    + ["\u2028", "\u2029"]
+)
 _MAX_7BIT_LINE = 998
 # Headers this module owns; extra_headers may not replace them.
 _RESERVED_HEADERS = frozenset(
@@ -89,6 +95,35 @@ def check_header_value(field: str, value: str) -> None:
         raise HeaderInjectionError(field)
 
 
+def _plain_ascii_words(text: str) -> bool:
+    """Printable ASCII words separated by single spaces, with no "=?" in them.
+
+    Only such text goes through the header registry. Anything else is encoded here
+    (see _literal): the registry decodes RFC 2047 encoded-words it finds in a value
+    ("=?utf-8?b?...?=", so decoded CR/LF became real header lines), drops leading
+    and trailing whitespace, and on Python 3.11 may double a space where it folds
+    a non-ASCII value.
+    """
+    return "=?" not in text and _VERBATIM.match(text) is not None
+
+
+# A display name of plain words: the registry writes it as typed (encoding non-ASCII
+# words). Anything else is encoded literally: on Python 3.11 the registry also drops
+# the quotes of a display name it has to fold, so "A: b@c.example ..." would become
+# group syntax naming another address.
+_SIMPLE_NAME = re.compile(r"\w+(?: \w+)*\Z")
+
+
+def _literal(name: str, text: str) -> str:
+    """`text` as RFC 2047 encoded-words of its own characters, folded at CRLF.
+
+    A recipient decodes it once and sees exactly the characters typed, "=?" and
+    all: nothing in it is read as header syntax. email.header.Header with an
+    explicit charset encodes every character (even ASCII), which is the point.
+    """
+    return Header(text, "utf-8", header_name=name).encode(linesep="\r\n")
+
+
 def _ascii_domain(field: str, domain: str) -> str:
     try:
         return idna.encode(domain, uts46=True).decode("ascii")
@@ -103,12 +138,16 @@ def _address(field: str, email: str, display_name: str = "") -> Address:
     """One mailbox; IDN domains become A-labels so no SMTPUTF8 is needed for them."""
     check_header_value(field, email)
     local, at, domain = email.rpartition("@")
-    if not at or not local or not domain:
+    if not at or not local or not domain or "=?" in email:
+        # "=?" would be read as an encoded-word inside the address (an addr-spec
+        # cannot be encoded literally), so it is refused outright.
         raise InvalidAddressError(field)
     ascii_domain = _ascii_domain(field, domain)
     try:
         if local.isascii():
             parsed = Address(addr_spec=f"{local}@{ascii_domain}")
+            if parsed.username != local:  # the parser reinterpreted it (quotes, comments)
+                raise InvalidAddressError(field)
             return Address(display_name, parsed.username, parsed.domain)
         # Non-ASCII local parts (SMTPUTF8) are outside what the address parser accepts.
         if any(char.isspace() or char in '<>()[]\\,;:@"' for char in local):
@@ -170,9 +209,15 @@ def build_message(
         check_header_value(name, value)
 
     msg = EmailMessage(policy=OUTGOING_POLICY)
-    _set_header(msg, "From", sender)
+    if sender_name and not _SIMPLE_NAME.match(sender_name):
+        msg.set_raw("From", f"{_literal('From', sender_name)}\r\n <{sender.addr_spec}>")
+    else:
+        _set_header(msg, "From", sender)
     _set_header(msg, "To", recipient)
-    _set_header(msg, "Subject", subject)
+    if _plain_ascii_words(subject):
+        _set_header(msg, "Subject", subject)
+    else:
+        msg.set_raw("Subject", _literal("Subject", subject))
     _set_header(msg, "Date", format_datetime(date or datetime.now(UTC)))
     _set_header(msg, "Message-ID", message_id)
     if unsubscribe is not None:

@@ -77,6 +77,16 @@ async def _step(stage: DeliveryStage, awaitable: Awaitable[_T]) -> _T:
     except (aiosmtplib.SMTPTimeoutError, TimeoutError) as exc:
         raise DeliveryError("timeout", summary=f"timeout during {stage}", during=stage) from exc
     except aiosmtplib.SMTPResponseException as exc:
+        if not 400 <= exc.code < 600:
+            # No definite refusal: a garbled line (aiosmtplib's code -1) or an
+            # unexpected 1xx-3xx. During DATA the server may have stored the
+            # message, so the outcome is unknown (DeliveryError.outcome_unknown).
+            raise DeliveryError(
+                stage,
+                summary=f"unreadable reply during {stage}",
+                server_message=exc.message,
+                during=stage,
+            ) from exc
         raise DeliveryError(stage, code=exc.code, server_message=exc.message) from exc
     except aiosmtplib.SMTPServerDisconnected as exc:
         raise DeliveryError(stage, summary=f"connection lost during {stage}") from exc

@@ -37,12 +37,66 @@ class Faults:
     data_reply: str | None = None  # e.g. "552 5.3.4 Message too big"
     drop_during_data: bool = False
     stall_seconds: float = 0.0  # sleep before answering the end of DATA
+    # Answer this stage with a reply that has no status code (see GARBLE_STAGES).
+    garble: str | None = None
+
+
+# Where a garbled reply can be injected: every reply the client reads, in order.
+# "data" is the reply to the DATA command (354); "final" the reply to the final dot,
+# i.e. after the message was stored.
+GARBLE_STAGES = ("greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "final")
+GARBLED_REPLY = "OK queued as 4711"
+
+
+class GarblingSMTP(SMTP):
+    """aiosmtpd's SMTP that can replace every reply of one stage by `GARBLED_REPLY`."""
+
+    def __init__(self, handler: Any, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._stage = "greeting"
+
+    def _garbling(self, stage: str) -> bool:
+        handler = self.event_handler
+        return isinstance(handler, FaultyHandler) and handler.faults.garble == stage
+
+    async def push(self, status: Any) -> None:
+        text = status.decode() if isinstance(status, bytes) else status
+        stage = self._stage
+        if stage == "data" and not text.startswith("354"):
+            stage = "final"
+        await super().push(GARBLED_REPLY if self._garbling(stage) else status)
+
+    async def _in_stage(self, stage: str, command: Any) -> None:
+        self._stage = stage
+        await command
+
+    async def smtp_EHLO(self, hostname: str) -> None:
+        await self._in_stage("ehlo", super().smtp_EHLO(hostname))
+
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        await self._in_stage("starttls", super().smtp_STARTTLS(arg))
+
+    async def smtp_AUTH(self, arg: str) -> None:
+        await self._in_stage("auth", super().smtp_AUTH(arg))
+
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        await self._in_stage("mail", super().smtp_MAIL(arg))
+
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        await self._in_stage("rcpt", super().smtp_RCPT(arg))
+
+    async def smtp_DATA(self, arg: str) -> None:
+        await self._in_stage("data", super().smtp_DATA(arg))
 
 
 class FaultyHandler(CaptureHandler):
     def __init__(self, server: FaultyServer) -> None:
         super().__init__(server.store)
         self._server = server
+
+    @property
+    def faults(self) -> Faults:
+        return self._server.faults
 
     async def handle_NOOP(
         self, server: SMTP, session: Session, envelope: Envelope, arg: str
@@ -88,6 +142,8 @@ class FaultyHandler(CaptureHandler):
 
 
 class FaultyServer(CaptureServer):
+    smtp_class = GarblingSMTP
+
     def __init__(self, directory: Path, *, idle_timeout: float = 300, **kwargs: Any) -> None:
         kwargs.setdefault("username", USERNAME)
         kwargs.setdefault("password", PASSWORD)

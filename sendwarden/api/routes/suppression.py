@@ -32,6 +32,7 @@ def suppression_out(row: Suppression, created: bool | None = None) -> Suppressio
         value=row.value,
         email=row.value if is_email else None,
         domain=None if is_email else row.value,
+        covers=suppressions.coverage(row.kind, row.value),
         reason=row.reason,
         source=row.source,
         scope="global" if row.user_id is None else "user",
