@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     sendwarden_timezone: str = "UTC"
     sendwarden_public_url: str | None = None
     sendwarden_secret_key: SecretStr | None = None
+    sendwarden_audit_key_file: Path | None = None
     sendwarden_user_daily_cap: int = Field(default=100, ge=0)
     sendwarden_domain_daily_cap: int = Field(default=20, ge=0)
     sendwarden_require_consent: bool = False

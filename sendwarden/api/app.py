@@ -26,8 +26,7 @@ from sendwarden.config import Settings, get_settings
 from sendwarden.observability.logging import configure_logging
 from sendwarden.services.background import start_background_poller
 from sendwarden.services.context import PolicySettings
-from sendwarden.services.runtime import recover_interrupted_sends
-from sendwarden.storage.db import Database
+from sendwarden.services.runtime import open_database, recover_interrupted_sends
 
 API_PREFIX = "/api/v1/backlink-outreach"
 
@@ -37,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.sendwarden_log_level)
     state = AppState(
         settings=settings,
-        db=Database(settings.database_url, pool_size=settings.database_pool_size),
+        db=open_database(settings),
         policy=PolicySettings.from_settings(settings),
     )
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sendwarden.cli.errors import CliError
 from sendwarden.config import Settings, get_settings
 from sendwarden.observability.logging import configure_logging
+from sendwarden.services.runtime import open_database
 from sendwarden.storage import users
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import User
@@ -85,7 +86,7 @@ def with_database(work: Callable[[Database], Awaitable[T]]) -> T:
     config = settings()
 
     async def main() -> T:
-        db = Database(config.database_url, pool_size=config.database_pool_size)
+        db = open_database(config)
         try:
             return await work(db)
         finally:

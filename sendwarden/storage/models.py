@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -250,6 +251,8 @@ class AuditEntry(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+    # 1: plain SHA-256 (written before migration 0004b), 2: HMAC-SHA256 (storage.audit).
+    chain_version: Mapped[int] = mapped_column(SmallInteger, default=2, server_default="1")
 
 
 class AuditHead(Base):
@@ -259,6 +262,7 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_seq: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+    chain_version: Mapped[int] = mapped_column(SmallInteger, default=2, server_default="1")
 
 
 class InstanceSetting(Base):
