@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     sendwarden_keep_alive: int = Field(default=5, ge=1)
     sendwarden_recover_on_start: bool = True
     sendwarden_instance_name: str = Field(default_factory=socket.gethostname)
+    sendwarden_auth_failure_limit: int = Field(default=30, ge=0)
+    sendwarden_auth_failure_window: int = Field(default=60, ge=1)
 
     dkim_private_key_path: Path | None = None
     dkim_selector: str | None = None

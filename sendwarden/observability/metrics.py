@@ -27,3 +27,7 @@ LAST_POLL = Gauge(
     "Unix time of the last successful mailbox poll",
     multiprocess_mode="max",
 )
+AUTH_FAILURES_LIMITED = Counter(
+    "sendwarden_auth_failures_limited_total",
+    "Requests refused with 429 after too many failed authentications from one client",
+)
