@@ -10,7 +10,7 @@ import socket
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sendwarden.db"
@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     sendwarden_keep_alive: int = Field(default=5, ge=1)
     sendwarden_recover_on_start: bool = True
     sendwarden_instance_name: str = Field(default_factory=socket.gethostname)
+    sendwarden_lease_expiry: float = Field(default=30.0, gt=0)
+    sendwarden_lease_heartbeat: float = Field(default=5.0, gt=0)
+    sendwarden_lease_sweep_interval: float = Field(default=10.0, gt=0)
     sendwarden_auth_failure_limit: int = Field(default=30, ge=0)
     sendwarden_auth_failure_window: int = Field(default=60, ge=1)
 
@@ -76,6 +79,15 @@ class Settings(BaseSettings):
         if value.startswith("sqlite:///"):
             return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
         return value
+
+    @model_validator(mode="after")
+    def _heartbeat_within_expiry(self) -> Settings:
+        if self.sendwarden_lease_heartbeat * 2 > self.sendwarden_lease_expiry:
+            raise ValueError(
+                "SENDWARDEN_LEASE_HEARTBEAT must be at most half of SENDWARDEN_LEASE_EXPIRY,"
+                " or a live process could be taken for dead"
+            )
+        return self
 
     @property
     def allowed_sender_patterns(self) -> list[str]:

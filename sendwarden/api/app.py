@@ -26,7 +26,9 @@ from sendwarden.config import Settings, get_settings
 from sendwarden.observability.logging import configure_logging
 from sendwarden.services.background import start_background_poller
 from sendwarden.services.context import PolicySettings
+from sendwarden.services.leases import LeaseKeeper
 from sendwarden.services.runtime import open_database, recover_interrupted_sends
+from sendwarden.storage import leases
 
 API_PREFIX = "/api/v1/backlink-outreach"
 
@@ -38,18 +40,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         db=open_database(settings),
         policy=PolicySettings.from_settings(settings),
+        lease_owner=leases.new_owner(settings.sendwarden_instance_name),
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if settings.sendwarden_recover_on_start:
             await recover_interrupted_sends(settings, state.db)
+        lease = LeaseKeeper(settings, state.db, state.lease_owner)
+        await lease.start()
         poller = start_background_poller(settings, state.db)
         try:
             yield
         finally:
             if poller is not None:
                 poller.cancel()
+            await lease.stop()
             await state.close()
 
     app = FastAPI(

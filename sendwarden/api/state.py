@@ -24,6 +24,7 @@ class AppState:
     _pipeline: SendPipeline | None = None
     _secret: bytes | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    lease_owner: str = ""  # this process's lease id (storage.leases.new_owner)
     keys: KeyChecker = field(init=False)
     auth_limit: FailedAuthLimit = field(init=False)
 
@@ -43,7 +44,11 @@ class AppState:
         async with self._lock:
             if self._pipeline is None:
                 self._pipeline, self.pool = build_pipeline(
-                    self.settings, self.db, self.policy, await self.secret()
+                    self.settings,
+                    self.db,
+                    self.policy,
+                    await self.secret(),
+                    owner=self.lease_owner or None,
                 )
         return self._pipeline
 

@@ -31,3 +31,7 @@ AUTH_FAILURES_LIMITED = Counter(
     "sendwarden_auth_failures_limited_total",
     "Requests refused with 429 after too many failed authentications from one client",
 )
+LEASE_RECOVERED = Counter(
+    "sendwarden_lease_recovered_attempts_total",
+    "In-flight attempts of dead processes marked unknown by the lease sweep",
+)

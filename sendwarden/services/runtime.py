@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from sendwarden.config import Settings
 from sendwarden.services.context import PolicySettings
 from sendwarden.services.inbound_effects import record_send_time_rejection
 from sendwarden.services.send import SendPipeline
-from sendwarden.storage import attempts, instance, request_keys
+from sendwarden.storage import attempts, instance, leases, request_keys
 from sendwarden.storage.audit_key import AuditKey
 from sendwarden.storage.db import Database
+from sendwarden.storage.models import Attempt, AttemptStatus, RequestKey
 from sendwarden.transport.config import SmtpConfig
 from sendwarden.transport.dkim import DkimSigner
 from sendwarden.transport.errors import TransportConfigError
@@ -48,7 +54,11 @@ def dkim_signer(settings: Settings) -> DkimSigner | None:
 
 
 def build_pipeline(
-    settings: Settings, db: Database, policy: PolicySettings, secret: bytes
+    settings: Settings,
+    db: Database,
+    policy: PolicySettings,
+    secret: bytes,
+    owner: str | None = None,
 ) -> tuple[SendPipeline, SmtpPool | None]:
     pool: SmtpPool | None = None
     problem: str | None = None
@@ -65,15 +75,42 @@ def build_pipeline(
         dkim=dkim_signer(settings),
         on_rejection=record_send_time_rejection,
         transport_problem=problem,
+        owner=owner,
     )
     return pipeline, pool
 
 
+async def settle_interrupted(session: AsyncSession, owners: Sequence[str]) -> list[int]:
+    """What dies with a process: its `sending` attempts become `unknown` (their duplicate
+    key stays reserved, so nothing resends them), its `Idempotency-Key`s are freed."""
+    await request_keys.release_interrupted(session, owner=owners)
+    return await attempts.mark_interrupted_as_unknown(session, owner=owners)
+
+
 async def recover_interrupted_sends(settings: Settings, db: Database) -> list[int]:
-    """Start-up crash recovery (product.md §4): `sending` attempts become `unknown`,
-    and `Idempotency-Key`s of requests that died with the process are freed."""
-    owner = settings.sendwarden_instance_name
+    """Start-up crash recovery (product.md §4): everything this host was running.
+
+    Owners are the host name (CLI sends, rows from before leases) and the lease
+    ids of this host's serving processes; other hosts' work is left alone.
+    """
+    instance = settings.sendwarden_instance_name
     async with db.transaction() as session:
-        await request_keys.release_interrupted(session, owner=owner)
         await request_keys.purge_expired(session)
-        return await attempts.mark_interrupted_as_unknown(session, owner=owner)
+        owners = {
+            owner for owner in await in_flight_owners(session) if leases.belongs_to(owner, instance)
+        }
+        owners.update(o for o in await leases.all_owners(session) if leases.belongs_to(o, instance))
+        recovered = await settle_interrupted(session, sorted(owners))
+        await leases.remove(session, sorted(owners))
+        return recovered
+
+
+async def in_flight_owners(session: AsyncSession) -> set[str]:
+    """Owners of `sending` attempts and unanswered `Idempotency-Key`s (a small set)."""
+    sending = await session.scalars(
+        select(Attempt.owner).where(Attempt.status == AttemptStatus.SENDING.value).distinct()
+    )
+    running = await session.scalars(
+        select(RequestKey.owner).where(RequestKey.state == request_keys.IN_PROGRESS).distinct()
+    )
+    return {o for o in (*sending.all(), *running.all()) if o is not None}

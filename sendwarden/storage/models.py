@@ -265,6 +265,17 @@ class AuditHead(Base):
     chain_version: Mapped[int] = mapped_column(SmallInteger, default=2, server_default="1")
 
 
+class ProcessLease(Base):
+    """A serving process's heartbeat: its in-flight sends are recovered once it stops."""
+
+    __tablename__ = "process_leases"
+    owner: Mapped[str] = mapped_column(String(255), primary_key=True)  # attempts.owner
+    instance: Mapped[str] = mapped_column(String(255))  # SENDWARDEN_INSTANCE_NAME
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class InstanceSetting(Base):
     __tablename__ = "instance_settings"
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
