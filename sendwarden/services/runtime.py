@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.config import Settings
@@ -14,7 +13,6 @@ from sendwarden.services.send import SendPipeline
 from sendwarden.storage import attempts, instance, leases, request_keys
 from sendwarden.storage.audit_key import AuditKey
 from sendwarden.storage.db import Database
-from sendwarden.storage.models import Attempt, AttemptStatus, RequestKey
 from sendwarden.transport.config import SmtpConfig
 from sendwarden.transport.dkim import DkimSigner
 from sendwarden.transport.errors import TransportConfigError
@@ -96,21 +94,12 @@ async def recover_interrupted_sends(settings: Settings, db: Database) -> list[in
     instance = settings.sendwarden_instance_name
     async with db.transaction() as session:
         await request_keys.purge_expired(session)
-        owners = {
-            owner for owner in await in_flight_owners(session) if leases.belongs_to(owner, instance)
+        candidates = {
+            *await attempts.sending_owners(session),
+            *await request_keys.in_progress_owners(session),
+            *await leases.all_owners(session),
         }
-        owners.update(o for o in await leases.all_owners(session) if leases.belongs_to(o, instance))
+        owners = {owner for owner in candidates if leases.belongs_to(owner, instance)}
         recovered = await settle_interrupted(session, sorted(owners))
         await leases.remove(session, sorted(owners))
         return recovered
-
-
-async def in_flight_owners(session: AsyncSession) -> set[str]:
-    """Owners of `sending` attempts and unanswered `Idempotency-Key`s (a small set)."""
-    sending = await session.scalars(
-        select(Attempt.owner).where(Attempt.status == AttemptStatus.SENDING.value).distinct()
-    )
-    running = await session.scalars(
-        select(RequestKey.owner).where(RequestKey.state == request_keys.IN_PROGRESS).distinct()
-    )
-    return {o for o in (*sending.all(), *running.all()) if o is not None}

@@ -139,6 +139,14 @@ async def mark_interrupted_as_unknown(
     return ids
 
 
+async def sending_owners(session: AsyncSession) -> set[str]:
+    """Owners (host names, lease ids) of attempts in flight: a small set."""
+    rows = await session.scalars(
+        select(Attempt.owner).where(Attempt.status == AttemptStatus.SENDING.value).distinct()
+    )
+    return {owner for owner in rows.all() if owner is not None}
+
+
 async def latest_to_address(
     session: AsyncSession, recipient: str, *, before: datetime | None = None
 ) -> Attempt | None:

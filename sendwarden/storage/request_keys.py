@@ -96,3 +96,11 @@ async def release_interrupted(session: AsyncSession, *, owner: str | Sequence[st
         delete(RequestKey).where(RequestKey.state == IN_PROGRESS, RequestKey.owner.in_(owners))
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def in_progress_owners(session: AsyncSession) -> set[str]:
+    """Owners (host names, lease ids) of requests still running: a small set."""
+    rows = await session.scalars(
+        select(RequestKey.owner).where(RequestKey.state == IN_PROGRESS).distinct()
+    )
+    return {owner for owner in rows.all() if owner is not None}
