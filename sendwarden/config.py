@@ -10,7 +10,7 @@ import socket
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sendwarden.db"
@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     sendwarden_timezone: str = "UTC"
     sendwarden_public_url: str | None = None
     sendwarden_secret_key: SecretStr | None = None
+    sendwarden_audit_key_file: Path | None = None
     sendwarden_user_daily_cap: int = Field(default=100, ge=0)
     sendwarden_domain_daily_cap: int = Field(default=20, ge=0)
     sendwarden_require_consent: bool = False
@@ -60,6 +61,11 @@ class Settings(BaseSettings):
     sendwarden_keep_alive: int = Field(default=5, ge=1)
     sendwarden_recover_on_start: bool = True
     sendwarden_instance_name: str = Field(default_factory=socket.gethostname)
+    sendwarden_lease_expiry: float = Field(default=30.0, gt=0)
+    sendwarden_lease_heartbeat: float = Field(default=5.0, gt=0)
+    sendwarden_lease_sweep_interval: float = Field(default=10.0, gt=0)
+    sendwarden_auth_failure_limit: int = Field(default=30, ge=0)
+    sendwarden_auth_failure_window: int = Field(default=60, ge=1)
 
     dkim_private_key_path: Path | None = None
     dkim_selector: str | None = None
@@ -83,6 +89,15 @@ class Settings(BaseSettings):
                 " postgresql://USER:PASSWORD@HOST/DATABASE"
             )
         return value
+
+    @model_validator(mode="after")
+    def _heartbeat_within_expiry(self) -> Settings:
+        if self.sendwarden_lease_heartbeat * 2 > self.sendwarden_lease_expiry:
+            raise ValueError(
+                "SENDWARDEN_LEASE_HEARTBEAT must be at most half of SENDWARDEN_LEASE_EXPIRY,"
+                " or a live process could be taken for dead"
+            )
+        return self
 
     @property
     def allowed_sender_patterns(self) -> list[str]:

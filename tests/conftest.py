@@ -12,11 +12,13 @@ import pytest
 from sendwarden.api.app import create_app
 from sendwarden.config import Settings
 from sendwarden.storage import users
+from sendwarden.storage.audit_key import AuditKey
 from sendwarden.storage.db import Database
 from tests.support import databases
 from tests.support.smtp_server import PASSWORD, USERNAME, FaultyServer, running_smtp_server
 
 API = "/api/v1/backlink-outreach"
+TEST_SECRET_KEY = "test-secret-key"  # noqa: S105 (a test value)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -42,7 +44,8 @@ def pg_url() -> str:
 
 @pytest.fixture
 async def db(db_url: str) -> AsyncIterator[Database]:
-    database = Database(db_url)
+    # The key create_app derives from make_settings' secret, so both see one chain.
+    database = Database(db_url, audit_key=AuditKey(db_url, secret=TEST_SECRET_KEY.encode()))
     yield database
     await database.dispose()
 
@@ -52,7 +55,10 @@ def make_settings(db_url: str, **overrides: Any) -> Settings:
         "database_url": db_url,
         "smtp_from_email": "outreach@sender.example",
         "smtp_allowed_from_emails": "*@sender.example,team@partner.example",
-        "sendwarden_secret_key": "test-secret-key",
+        "sendwarden_secret_key": TEST_SECRET_KEY,
+        # Matrices send hundreds of bad keys from one client; tests/test_auth_limit.py
+        # turns the failed-authentication limit on.
+        "sendwarden_auth_failure_limit": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

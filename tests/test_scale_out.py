@@ -26,6 +26,7 @@ from tests.support.live_server import (
     Seeded,
     SlowCaptureServer,
     counter_totals,
+    live_database,
     live_env,
     seed_leads,
     send_payload,
@@ -145,7 +146,7 @@ async def test_domain_cap_holds_across_four_workers(
     assert len(delivered) == DOMAIN_CAP
     sent_to = {r.json()["recipient_email"] for r in responses if r.status_code == 200}
     assert {m.rcpt_tos[0] for m in delivered} == sent_to
-    database = Database(pg_url)
+    database = live_database(pg_url)
     try:
         statuses_in_db = await attempt_statuses(database)
         async with database.transaction() as session:

@@ -426,7 +426,7 @@ async def test_crash_recovery_frees_idempotency_keys_of_interrupted_requests(
     task.cancel()  # the process "dies" before answering
     async with app.db.transaction() as session:
         [key] = (await session.scalars(select(RequestKey))).all()
-        assert key.state == "in_progress" and key.owner == app.settings.sendwarden_instance_name
+        assert key.state == "in_progress" and key.owner == app.state.lease_owner
     await recover_interrupted_sends(app.settings, app.db)
     async with app.db.transaction() as session:
         assert (await session.scalars(select(RequestKey))).all() == []

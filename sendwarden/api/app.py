@@ -27,8 +27,9 @@ from sendwarden.observability.logging import configure_logging
 from sendwarden.policy.addresses import allow_test_domains
 from sendwarden.services.background import start_background_poller
 from sendwarden.services.context import PolicySettings
-from sendwarden.services.runtime import recover_interrupted_sends
-from sendwarden.storage.db import Database
+from sendwarden.services.leases import LeaseKeeper
+from sendwarden.services.runtime import open_database, recover_interrupted_sends
+from sendwarden.storage import leases
 
 API_PREFIX = "/api/v1/backlink-outreach"
 
@@ -39,20 +40,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     allow_test_domains(settings.sendwarden_allow_test_domains)
     state = AppState(
         settings=settings,
-        db=Database(settings.database_url, pool_size=settings.database_pool_size),
+        db=open_database(settings),
         policy=PolicySettings.from_settings(settings),
+        lease_owner=leases.new_owner(settings.sendwarden_instance_name),
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if settings.sendwarden_recover_on_start:
             await recover_interrupted_sends(settings, state.db)
+        lease = LeaseKeeper(settings, state.db, state.lease_owner)
+        await lease.start()
         poller = start_background_poller(settings, state.db)
         try:
             yield
         finally:
             if poller is not None:
                 poller.cancel()
+            await lease.stop()
             await state.close()
 
     app = FastAPI(

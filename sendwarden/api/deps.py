@@ -38,17 +38,21 @@ def _unauthorized(message: str) -> HTTPException:
 
 
 async def current_user(
+    request: Request,
     state: State,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
+    client = request.client.host if request.client else "unknown"
     if credentials is None:
-        raise _unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
+        missing = _unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
+        raise await state.auth_limit.refuse(client, missing)
     key = credentials.credentials
     if len(key) > MAX_KEY_LENGTH or not key.isascii():
-        raise _unauthorized("Invalid API key")
+        raise await state.auth_limit.refuse(client, _unauthorized("Invalid API key"))
+    # Checked even when the client is over its failure limit: a valid key is always served.
     found = await state.keys.check(key)
     if found is None:
-        raise _unauthorized("Invalid or revoked API key")
+        raise await state.auth_limit.refuse(client, _unauthorized("Invalid or revoked API key"))
     if found.touch_due:
         await state.keys.touch(found.key_id)
     return found.user

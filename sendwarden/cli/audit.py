@@ -1,4 +1,4 @@
-"""`sendwarden audit ...`: read, verify and export the hash-chained audit log."""
+"""`sendwarden audit ...`: read, verify and export the keyed hash-chained audit log."""
 
 from __future__ import annotations
 
@@ -154,16 +154,42 @@ def list_entries(
     )
 
 
+def _expected_head(value: str | None) -> tuple[int, str] | None:
+    if value is None:
+        return None
+    try:
+        return audit.parse_head(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
 @audit_app.command("verify")
-def verify() -> None:
-    """Check the whole hash chain: exit 0 when intact, 1 naming the first broken entry."""
+def verify(
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-head",
+            metavar="SEQ:HASH",
+            help="A head recorded earlier (from this command's last line): fail unless"
+            " the chain still reaches it unchanged (detects truncation and rewrites).",
+        ),
+    ] = None,
+) -> None:
+    """Check the keyed hash chain: exit 0 when intact, 1 naming the first broken entry.
+
+    The last line printed is the verified head, `head: <seq> <hash>`: record it
+    outside the database (e.g. from cron) and pass it back with --expect-head.
+    """
+    expected = _expected_head(expect_head)
 
     async def work(session: AsyncSession) -> audit.ChainReport:
-        return await audit.verify_chain(session)
+        return await audit.verify_chain(session, expect_head=expected)
 
     report = in_transaction(work)
     if report.ok:
-        typer.echo(f"OK: {report.entries_checked} entries verified")
+        sealed = f" ({report.legacy_entries} sealed legacy)" if report.legacy_entries else ""
+        typer.echo(f"OK: {report.entries_checked} entries verified{sealed}")
+        typer.echo(report.head_line)
         return
     where = f"entry {report.first_broken_seq}" if report.first_broken_seq else "the chain head"
     print_error(

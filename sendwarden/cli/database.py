@@ -9,7 +9,8 @@ import typer
 from sqlalchemy.engine import make_url
 
 from sendwarden.cli.errors import safe_url
-from sendwarden.cli.state import settings
+from sendwarden.cli.state import in_transaction, settings
+from sendwarden.storage import audit
 from sendwarden.storage.db import is_sqlite
 from sendwarden.storage.migrate import upgrade
 
@@ -34,6 +35,12 @@ def _upgrade(revision: str) -> str:
     url = settings().database_url
     _prepare_sqlite_directory(url)
     upgrade(url, revision)
+    if revision == "head":
+        sealed = in_transaction(audit.seal_legacy_chain)
+        if sealed:
+            # Expected once, on the upgrade to keyed hashes: seen again, someone replaced
+            # the chain with plainly hashed entries (check against your recorded heads).
+            typer.echo(f"Sealed {sealed} audit entries written before keyed hashes.", err=True)
     return database_location(url)
 
 

@@ -90,12 +90,12 @@ def settings() -> Settings:
 
 def with_database(work: Callable[[Database], Awaitable[T]]) -> T:
     """Run `work` against a fresh engine on the configured database, then dispose of it."""
-    from sendwarden.storage.db import Database
+    from sendwarden.services.runtime import open_database
 
     config = settings()
 
     async def main() -> T:
-        db = Database(config.database_url, pool_size=config.database_pool_size)
+        db = open_database(config)
         try:
             return await work(db)
         finally:

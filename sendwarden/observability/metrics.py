@@ -27,3 +27,11 @@ LAST_POLL = Gauge(
     "Unix time of the last successful mailbox poll",
     multiprocess_mode="max",
 )
+AUTH_FAILURES_LIMITED = Counter(
+    "sendwarden_auth_failures_limited_total",
+    "Requests refused with 429 after too many failed authentications from one client",
+)
+LEASE_RECOVERED = Counter(
+    "sendwarden_lease_recovered_attempts_total",
+    "In-flight attempts of dead processes marked unknown by the lease sweep",
+)

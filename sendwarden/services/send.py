@@ -131,8 +131,12 @@ class SendPipeline:
         dkim: DkimSigner | None = None,
         on_rejection: RejectionHook | None = None,
         transport_problem: str | None = None,
+        owner: str | None = None,
     ) -> None:
         self.transport_problem = transport_problem
+        # Whose in-flight attempts these are, for recovery: this process's lease id, or
+        # the host name when no lease is kept (the CLI).
+        self.owner = owner or settings.sendwarden_instance_name
         self.db = db
         self.settings = settings
         self.policy = policy
@@ -267,7 +271,7 @@ class SendPipeline:
 
     def _attempt_row(self, plan: _Plan) -> dict[str, Any]:
         """The attempt row: `blocked` by policy, or `sending` with its Message-ID."""
-        values = _attempt_values(plan, self.settings)
+        values = _attempt_values(plan, self.owner)
         if plan.decision.allowed:
             values["status"] = AttemptStatus.SENDING.value
             values["message_id"] = make_message_id(plan.decision.sender.effective)
@@ -472,7 +476,7 @@ class RejectionHook(Protocol):
     ) -> None: ...
 
 
-def _attempt_values(plan: _Plan, settings: Settings) -> dict[str, Any]:
+def _attempt_values(plan: _Plan, owner: str) -> dict[str, Any]:
     decision, lead = plan.decision, plan.lead
     return {
         "user_id": plan.user_id,
@@ -488,7 +492,7 @@ def _attempt_values(plan: _Plan, settings: Settings) -> dict[str, Any]:
         "reason": decision.reason,
         "checks": json.dumps(policy_check.checks_payload(decision)),
         "idempotency_key": decision.idempotency_key,
-        "owner": settings.sendwarden_instance_name,
+        "owner": owner,
     }
 
 

@@ -104,17 +104,23 @@ async def list_attempts(
     return list(rows.all()), int(total or 0)
 
 
-async def mark_interrupted_as_unknown(session: AsyncSession, *, owner: str) -> list[int]:
-    """Crash recovery: attempts this host left `sending` become `unknown`.
+async def mark_interrupted_as_unknown(
+    session: AsyncSession, *, owner: str | Sequence[str]
+) -> list[int]:
+    """Crash recovery: attempts the given owner(s) left `sending` become `unknown`.
 
-    Only the starting host's own attempts are touched, so a host restarting
-    beside others does not relabel their in-flight sends.
+    Owners are a host's name (start-up recovery) or the lease ids of dead
+    processes (the lease sweep), so a process never relabels the in-flight sends
+    of one that is still running.
     """
+    owners = [owner] if isinstance(owner, str) else list(owner)
+    if not owners:
+        return []
     ids = list(
         (
             await session.scalars(
                 select(Attempt.id).where(
-                    Attempt.status == AttemptStatus.SENDING.value, Attempt.owner == owner
+                    Attempt.status == AttemptStatus.SENDING.value, Attempt.owner.in_(owners)
                 )
             )
         ).all()
@@ -131,6 +137,14 @@ async def mark_interrupted_as_unknown(session: AsyncSession, *, owner: str) -> l
             )
         )
     return ids
+
+
+async def sending_owners(session: AsyncSession) -> set[str]:
+    """Owners (host names, lease ids) of attempts in flight: a small set."""
+    rows = await session.scalars(
+        select(Attempt.owner).where(Attempt.status == AttemptStatus.SENDING.value).distinct()
+    )
+    return {owner for owner in rows.all() if owner is not None}
 
 
 async def latest_to_address(

@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from sendwarden.storage.audit import AUDIT_KEY_INFO
+from sendwarden.storage.audit_key import AuditKey
 from sendwarden.storage.writer_lock import WriterFileLock
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -101,10 +103,15 @@ class TaskReentrantLock:
 class Database:
     """Owns the engine; hands out sessions whose transaction commits on success."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, audit_key: AuditKey | None = None) -> None:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Without settings (tests, tools): the default key file for this database.
+        self.audit_key = audit_key or AuditKey(url)
+        self._session_info = {AUDIT_KEY_INFO: self.audit_key}
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, info=self._session_info
+        )
         self._queue = TaskReentrantLock() if is_sqlite(url) else None
         database_file = make_url(url).database if is_sqlite(url) else None
         self._writers = (
@@ -150,7 +157,9 @@ class Database:
         async with self.engine.connect() as connection:
             await connection.execution_options(**{READ_ONLY_OPTION: True})
             async with (
-                AsyncSession(bind=connection, expire_on_commit=False) as session,
+                AsyncSession(
+                    bind=connection, expire_on_commit=False, info=self._session_info
+                ) as session,
                 session.begin(),
             ):
                 yield session

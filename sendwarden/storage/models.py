@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -256,6 +257,8 @@ class AuditEntry(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+    # 1: plain SHA-256 (written before migration 0004b), 2: HMAC-SHA256 (storage.audit).
+    chain_version: Mapped[int] = mapped_column(SmallInteger, default=2, server_default="1")
 
 
 class AuditHead(Base):
@@ -265,6 +268,18 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_seq: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+    chain_version: Mapped[int] = mapped_column(SmallInteger, default=2, server_default="1")
+
+
+class ProcessLease(Base):
+    """A serving process's heartbeat: its in-flight sends are recovered once it stops."""
+
+    __tablename__ = "process_leases"
+    owner: Mapped[str] = mapped_column(String(255), primary_key=True)  # attempts.owner
+    instance: Mapped[str] = mapped_column(String(255))  # SENDWARDEN_INSTANCE_NAME
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class InstanceSetting(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
@@ -81,13 +82,25 @@ async def abandon(session: AsyncSession, *, user_id: int, key: str) -> None:
     )
 
 
-async def release_interrupted(session: AsyncSession, *, owner: str) -> int:
-    """Crash recovery: requests this host was running when it died have no response.
+async def release_interrupted(session: AsyncSession, *, owner: str | Sequence[str]) -> int:
+    """Crash recovery: requests the given owner(s) were running when they died have
+    no response (owners: a host's name, or lease ids of dead processes).
 
     Freeing their keys lets a client retry; the retry cannot send twice, because
     the interrupted attempt (now `unknown`) still holds its policy idempotency key.
     """
+    owners = [owner] if isinstance(owner, str) else list(owner)
+    if not owners:
+        return 0
     result = await session.execute(
-        delete(RequestKey).where(RequestKey.state == IN_PROGRESS, RequestKey.owner == owner)
+        delete(RequestKey).where(RequestKey.state == IN_PROGRESS, RequestKey.owner.in_(owners))
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def in_progress_owners(session: AsyncSession) -> set[str]:
+    """Owners (host names, lease ids) of requests still running: a small set."""
+    rows = await session.scalars(
+        select(RequestKey.owner).where(RequestKey.state == IN_PROGRESS).distinct()
+    )
+    return {owner for owner in rows.all() if owner is not None}

@@ -29,12 +29,12 @@ from sqlalchemy import func, select
 
 from sendwarden.devsmtp.server import CapturedMessage
 from sendwarden.storage.audit import verify_chain
-from sendwarden.storage.db import Database
 from sendwarden.storage.models import Attempt, AttemptStatus, AuditEntry, DailyCounter
 from tests.support.live_server import (
     LiveServer,
     Seeded,
     SlowCaptureServer,
+    live_database,
     live_env,
     message_ids,
     seed_leads,
@@ -183,7 +183,7 @@ class Stored:
 
 
 async def load_stored(url: str) -> Stored:
-    database = Database(url)
+    database = live_database(url)
     try:
         async with database.transaction() as session:
             attempts = list((await session.scalars(select(Attempt))).all())

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sendwarden.devsmtp.server import CapturedMessage, CaptureHandler, CaptureServer
 from sendwarden.services.leads import LeadInput, add_lead
 from sendwarden.storage import campaigns, users
+from sendwarden.storage.audit_key import AuditKey
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import DailyCounter
 
@@ -43,6 +44,11 @@ _TCP_ESTABLISHED = "01"
 
 SENDER = "outreach@sender.example"
 SECRET_KEY = "live-server-test-secret"
+
+
+def live_database(database_url: str) -> Database:
+    """The database as the live server sees it, with the audit key its secret derives."""
+    return Database(database_url, audit_key=AuditKey(database_url, secret=SECRET_KEY.encode()))
 
 
 class ServerFailed(RuntimeError):

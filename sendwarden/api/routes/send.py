@@ -79,7 +79,7 @@ async def send(
             user_id=user.id,
             key=idempotency_key,
             request_hash=request_hash,
-            owner=state.settings.sendwarden_instance_name,
+            owner=state.lease_owner,
         )
     if existing is not None:
         if existing.request_hash != request_hash:

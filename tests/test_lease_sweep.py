@@ -1,0 +1,138 @@
+"""Dead processes' sends are recovered by the lease sweep, live ones never (issue 10 item 6)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from sendwarden.config import Settings
+from sendwarden.services.leases import LeaseKeeper, sweep_expired
+from sendwarden.services.runtime import recover_interrupted_sends
+from sendwarden.storage import leases, request_keys, users
+from sendwarden.storage.db import Database
+from sendwarden.storage.models import Attempt, AttemptStatus, ProcessLease, RequestKey
+from sendwarden.storage.types import utcnow
+from tests.conftest import make_settings
+
+EXPIRY = timedelta(seconds=30)
+
+
+async def seed(db: Database, owners: dict[str, int | None]) -> int:
+    """A user; per owner one `sending` attempt and one unanswered Idempotency-Key; a lease
+    for each owner whose value is its heartbeat age in seconds (None: no lease row)."""
+    async with db.transaction() as session:
+        user = await users.create_user(session, "alice")
+        for n, (owner, age) in enumerate(owners.items()):
+            session.add(
+                Attempt(
+                    user_id=user.id,
+                    status=AttemptStatus.SENDING.value,
+                    recipient_email=f"r{n}@example.com",
+                    recipient_domain="example.com",
+                    sender_email="outreach@sender.example",
+                    subject="s",
+                    legal_basis="legitimate_interest",
+                    region="US",
+                    reason="",
+                    idempotency_key=f"k{n}",
+                    owner=owner,
+                )
+            )
+            session.add(
+                RequestKey(
+                    user_id=user.id,
+                    key=f"idem-{owner}",
+                    request_hash="h",
+                    state=request_keys.IN_PROGRESS,
+                    owner=owner,
+                    created_at=utcnow(),
+                )
+            )
+            if age is not None:
+                await leases.heartbeat(
+                    session,
+                    owner=owner,
+                    instance=owner.split(":")[0],
+                    pid=1000 + n,
+                    now=utcnow() - timedelta(seconds=age),
+                )
+        return user.id
+
+
+async def state_of(db: Database) -> tuple[dict[str, str], set[str], set[str]]:
+    async with db.transaction() as session:
+        statuses = {a.owner or "": a.status for a in (await session.scalars(select(Attempt))).all()}
+        keys = {k.owner or "" for k in (await session.scalars(select(RequestKey))).all()}
+        alive = set((await session.scalars(select(ProcessLease.owner))).all())
+    return statuses, keys, alive
+
+
+async def test_sweep_marks_unknown_only_the_sends_of_expired_leases(db: Database) -> None:
+    await seed(db, {"h1:10:dead": 120, "h1:11:live": 2, "h2:12:live": 0, "h1": None})
+    recovered = await sweep_expired(db, expiry=EXPIRY)
+    assert len(recovered) == 1
+    statuses, keys, alive = await state_of(db)
+    assert statuses == {
+        "h1:10:dead": "unknown",
+        "h1:11:live": "sending",  # a slow send of a live process is never touched
+        "h2:12:live": "sending",
+        "h1": "sending",  # no lease (CLI, before leases): left to start-up recovery
+    }
+    assert keys == {"h1:11:live", "h2:12:live", "h1"}  # the dead one's key answers again
+    assert alive == {"h1:11:live", "h2:12:live"}
+    assert await sweep_expired(db, expiry=EXPIRY) == []  # nothing left to do
+
+
+async def test_concurrent_sweeps_recover_each_send_exactly_once(db: Database) -> None:
+    dead = {f"h{i}:{i}:dead": 300 for i in range(6)}
+    await seed(db, {**dead, "h9:9:live": 1})
+    results = await asyncio.gather(*(sweep_expired(db, expiry=EXPIRY) for _ in range(5)))
+    ids = [i for r in results for i in r]
+    assert len(ids) == len(set(ids)) == len(dead)
+    statuses, _, alive = await state_of(db)
+    assert [o for o, s in statuses.items() if s == "unknown"] == sorted(dead)
+    assert alive == {"h9:9:live"}
+
+
+async def test_heartbeat_recreates_a_swept_lease_and_keeps_a_slow_send(db: Database) -> None:
+    """A live process whose heartbeat keeps beating is never swept, however long SMTP takes."""
+    settings = make_settings(
+        db.url,
+        sendwarden_lease_expiry=0.6,
+        sendwarden_lease_heartbeat=0.1,
+        sendwarden_lease_sweep_interval=0.1,
+    )
+    owner = leases.new_owner("h1")
+    await seed(db, {owner: None})
+    keeper = LeaseKeeper(settings, db, owner)
+    await keeper.start()
+    try:
+        for _ in range(15):  # 1.5 s: well past the expiry
+            assert await sweep_expired(db, expiry=timedelta(seconds=0.6)) == []
+            await asyncio.sleep(0.1)
+        statuses, keys, alive = await state_of(db)
+        assert statuses == {owner: "sending"} and keys == {owner} and alive == {owner}
+    finally:
+        assert keeper._task is not None
+        keeper._task.cancel()  # like kill -9: the lease row stays behind
+    await asyncio.sleep(0.8)  # the process "died": no more heartbeats
+    assert len(await sweep_expired(db, expiry=timedelta(seconds=0.6))) == 1
+    assert (await state_of(db))[0] == {owner: "unknown"}
+
+
+async def test_start_up_recovery_takes_this_hosts_leases_and_host_name_only(db: Database) -> None:
+    await seed(db, {"h1:10:a": 1, "h1:11:b": None, "h1": None, "h2:12:c": 1, "h10:13:d": None})
+    settings = make_settings(db.url, sendwarden_instance_name="h1")
+    recovered = await recover_interrupted_sends(settings, db)
+    assert len(recovered) == 3
+    statuses, keys, alive = await state_of(db)
+    assert {o for o, s in statuses.items() if s == "unknown"} == {"h1:10:a", "h1:11:b", "h1"}
+    assert keys == {"h2:12:c", "h10:13:d"} and alive == {"h2:12:c"}
+
+
+def test_heartbeat_must_be_well_inside_the_expiry() -> None:
+    with pytest.raises(ValueError, match="SENDWARDEN_LEASE_HEARTBEAT"):
+        Settings(_env_file=None, sendwarden_lease_expiry=5, sendwarden_lease_heartbeat=3)  # type: ignore[call-arg]
