@@ -23,6 +23,7 @@ from sendwarden.inbound.model import (
     ParsedInbound,
     ReplyClass,
 )
+from sendwarden.inbound.unsubscribe_mail import mailto_request
 from sendwarden.inbound.quoting import html_to_text, strip_quoted_and_signature
 from sendwarden.inbound.replies import classify_reply, looks_out_of_office, normalize
 
@@ -231,6 +232,16 @@ def _interpret(msg: EmailMessage) -> ParsedInbound:
         _is_aggregate_report(msg, sender, subject or "") or _is_calendar_message(msg)
     ):
         return base
+    if not has_status_part:
+        is_unsubscribe, token = mailto_request(msg, subject or "")
+        if is_unsubscribe:  # any body, auto-submitted or not (product.md §6)
+            return replace(
+                base,
+                kind=InboundKind.UNSUBSCRIBE,
+                unsubscribe_token=token,
+                reply_text=strip_quoted_and_signature(_reply_body(msg)),
+                reply_class=ReplyClass.UNSUBSCRIBE_REQUEST,
+            )
     if has_status_part or _looks_like_bounce(msg, sender, subject or ""):
         bounces, original = parse_dsn(msg)
         # A daemon message we cannot read per recipient is kept as OTHER: acting on a guess

@@ -27,3 +27,8 @@ LAST_POLL = Gauge(
     "Unix time of the last successful mailbox poll",
     multiprocess_mode="max",
 )
+INBOUND_REFUSED = Counter(
+    "sendwarden_inbound_refused_total",
+    "Effects an inbound message asked for and did not get (forged or unprovable), by reason",
+    ["reason"],
+)
