@@ -167,6 +167,8 @@ class LeadOut(BaseModel):
     contact_name: str | None
     status: str
     consent_recorded_at: datetime | None
+    # Set when inbound mail asked to remove this lead without authority to (not suppressed).
+    review_reason: str | None = None
     created_at: datetime
     created: bool | None = None
 
