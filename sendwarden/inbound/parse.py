@@ -16,16 +16,22 @@ from sendwarden.inbound.dsn import (
     parse_dsn,
     part_text,
 )
-from sendwarden.inbound.feedback import is_feedback_report, is_not_a_complaint, parse_arf
+from sendwarden.inbound.feedback import (
+    is_feedback_report,
+    is_not_a_complaint,
+    parse_arf,
+    parse_plain_complaint,
+)
 from sendwarden.inbound.model import (
     InboundKind,
     InboundParseError,
     ParsedInbound,
     ReplyClass,
 )
-from sendwarden.inbound.unsubscribe_mail import mailto_request
 from sendwarden.inbound.quoting import html_to_text, strip_quoted_and_signature
 from sendwarden.inbound.replies import classify_reply, looks_out_of_office, normalize
+from sendwarden.inbound.ses import parse_ses_notification
+from sendwarden.inbound.unsubscribe_mail import mailto_request
 
 _MESSAGE_ID_TOKEN = re.compile(r"<[^<>\s]+>")
 _KNOWN_HEADERS = frozenset(
@@ -227,7 +233,30 @@ def _interpret(msg: EmailMessage) -> ParsedInbound:
             original_message_id=original,
             complaint_recipient=recipient,
         )
+    ses = parse_ses_notification(msg)
+    if ses is not None:  # Amazon SES bounce/complaint JSON delivered by mail
+        if ses.kind == "complaint":
+            return replace(
+                base,
+                kind=InboundKind.COMPLAINT,
+                original_message_id=ses.original_message_id,
+                complaint_recipient=ses.complainers[0] if ses.complainers else None,
+            )
+        return replace(
+            base,
+            kind=InboundKind.BOUNCE if ses.bounces else InboundKind.OTHER,
+            original_message_id=ses.original_message_id,
+            bounces=ses.bounces,
+        )
     has_status_part = report_type == "delivery-status" or _has_part(msg, "message/delivery-status")
+    plain_complaint = None if has_status_part else parse_plain_complaint(msg, subject or "")
+    if plain_complaint is not None:  # JMRP, old Hotmail, headers-only reports
+        return replace(
+            base,
+            kind=InboundKind.COMPLAINT,
+            complaint_recipient=plain_complaint[0],
+            original_message_id=plain_complaint[1],
+        )
     if not has_status_part and (
         _is_aggregate_report(msg, sender, subject or "") or _is_calendar_message(msg)
     ):
