@@ -754,6 +754,8 @@ def test_every_command_is_found() -> None:
         "serve",
         "demo",
         "dev-smtp",
+        "bounces list",
+        "incidents list",
     } <= names
 
 

@@ -15,6 +15,7 @@ from sendwarden import __version__
 from sendwarden.cli import (
     attempts,
     audit,
+    bounces,
     campaigns,
     database,
     demo,
@@ -110,6 +111,7 @@ for module in (
     devsmtp,
 ):
     module.register(app)
+bounces.register(app)
 
 
 def run() -> None:
