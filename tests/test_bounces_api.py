@@ -10,24 +10,26 @@ from tests.support.dovecot import dovecot_server as dovecot_server_fixture  # no
 from tests.test_inbound_polling import app, dsn, folder, poll, sent_to  # noqa: F401
 
 
-async def fill(app: ApiHarness, dovecot: DovecotServer, folder: str) -> dict[str, str]:
-    gone = await sent_to(app, "gone@hard.example")
-    full = await sent_to(app, "full@soft.example")
-    strict = await sent_to(app, "fine@strict.example")
-    dovecot.append(dsn(gone, "5.1.1", "550 5.1.1 User unknown", ident="v-hard"), folder)
+async def fill(harness: ApiHarness, dovecot: DovecotServer, mailbox_folder: str) -> dict[str, str]:
+    gone = await sent_to(harness, "gone@hard.example")
+    full = await sent_to(harness, "full@soft.example")
+    strict = await sent_to(harness, "fine@strict.example")
+    dovecot.append(dsn(gone, "5.1.1", "550 5.1.1 User unknown", ident="v-hard"), mailbox_folder)
     dovecot.append(
-        dsn(full, "4.2.2", "452 4.2.2 Mailbox full", ident="v-soft", action="delayed"), folder
+        dsn(full, "4.2.2", "452 4.2.2 Mailbox full", ident="v-soft", action="delayed"),
+        mailbox_folder,
     )
     dovecot.append(
-        dsn(strict, "5.7.1", "550 5.7.1 Rejected: poor sender reputation", ident="v-inc"), folder
+        dsn(strict, "5.7.1", "550 5.7.1 Rejected: poor sender reputation", ident="v-inc"),
+        mailbox_folder,
     )
-    while (await poll(app, dovecot, folder)).more_pending:
+    while (await poll(harness, dovecot, mailbox_folder)).more_pending:
         pass
     return {"hard": gone.message_id, "soft": full.message_id, "incident": strict.message_id}
 
 
-async def get(app: ApiHarness, path: str, **params: str) -> dict[str, object]:
-    r = await app.client.get(f"{API}{path}", params=params, headers=app.alice.headers)
+async def get(harness: ApiHarness, path: str, **params: str) -> dict[str, object]:
+    r = await harness.client.get(f"{API}{path}", params=params, headers=harness.alice.headers)
     assert r.status_code == 200, r.text
     body: dict[str, object] = r.json()
     return body
@@ -49,7 +51,9 @@ async def test_bounces_list_shows_match_status_and_why(
         ids["hard"],
         "dsn",
     )
-    assert "User unknown" in hard["diagnostic"] and hard["attempt_id"] and hard["inbound_message_id"]
+    assert (
+        "User unknown" in hard["diagnostic"] and hard["attempt_id"] and hard["inbound_message_id"]
+    )
     assert "hard bounce" in hard["explanation"]
     assert "temporary failure number 1" in items["soft"]["explanation"]
     assert (await get(app, "/bounces", kind="soft"))["total"] == 1

@@ -103,7 +103,11 @@ def test_incidents_list_shows_sender_blocks_only_of_that_user(url: str, alice: s
     page = listed(url, "incidents", "list")
     [item] = page["items"]
     assert set(item) == set(SenderIncidentOut.model_fields)
-    assert (item["recipient"], item["status"], item["source"]) == ("strict@d.example", "5.7.1", "dsn")
+    assert (item["recipient"], item["status"], item["source"]) == (
+        "strict@d.example",
+        "5.7.1",
+        "dsn",
+    )
     assert "not suppressed" in item["explanation"]
     assert listed(url, "incidents", "list", "--recipient", "d.example")["total"] == 1
     assert listed(url, "bounces", "list")["total"] == 0

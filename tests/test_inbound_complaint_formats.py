@@ -62,11 +62,11 @@ def test_ses_not_spam_feedback_is_not_a_complaint() -> None:
 
 def test_human_reply_mentioning_spam_is_not_a_complaint() -> None:
     raw = (
-        "From: Editor <editor@blog.example>\r\nTo: outreach@sender.example\r\n"
-        "Subject: Re: Guest post\r\nMessage-ID: <h1@blog.example>\r\n"
-        "In-Reply-To: <6f1c0a2e9b7d4e55a1c3@sender.example>\r\n\r\n"
-        "Your first mail went to my spam folder, but yes, send a draft.\r\n"
-    ).encode()
+        b"From: Editor <editor@blog.example>\r\nTo: outreach@sender.example\r\n"
+        b"Subject: Re: Guest post\r\nMessage-ID: <h1@blog.example>\r\n"
+        b"In-Reply-To: <6f1c0a2e9b7d4e55a1c3@sender.example>\r\n\r\n"
+        b"Your first mail went to my spam folder, but yes, send a draft.\r\n"
+    )
     assert parse_inbound(raw).kind == InboundKind.REPLY
 
 

@@ -94,8 +94,10 @@ Message-ID: {sent.message_id}
 """.replace("\n", "\r\n").encode()
 
 
-async def lead_json(app: ApiHarness, sent: Sent) -> dict[str, object]:
-    r = await app.client.get(f"{API}/campaigns/{sent.campaign}/leads", headers=app.alice.headers)
+async def lead_json(harness: ApiHarness, sent: Sent) -> dict[str, object]:
+    r = await harness.client.get(
+        f"{API}/campaigns/{sent.campaign}/leads", headers=harness.alice.headers
+    )
     assert r.status_code == 200, r.text
     [lead] = [item for item in r.json()["items"] if item["id"] == sent.lead]
     return dict(lead)
@@ -126,9 +128,7 @@ async def test_dsn_cannot_suppress_in_another_users_list(
     c = await make_campaign(app.client, app.bob.headers)
     lead = await make_lead(app.client, app.bob.headers, c, "bobs.lead@other.example")
     assert (await send(app.client, app.bob.headers, c, lead)).status_code == 200
-    dovecot_server.append(
-        multi_dsn(alice_sent, ["bobs.lead@other.example"], ident="cross"), folder
-    )
+    dovecot_server.append(multi_dsn(alice_sent, ["bobs.lead@other.example"], ident="cross"), folder)
     report = await poll(app, dovecot_server, folder)
     assert await suppressions(app) == []
     assert report.refused == 1

@@ -45,8 +45,8 @@ def mailto_token(smtp: FaultyServer, count: int) -> str:
     return token
 
 
-async def lead_of(app: ApiHarness, lead_id: int) -> Lead:
-    async with app.db.transaction() as session:
+async def lead_of(harness: ApiHarness, lead_id: int) -> Lead:
+    async with harness.db.transaction() as session:
         lead = await session.get(Lead, lead_id)
         assert lead is not None
         return lead
@@ -55,7 +55,9 @@ async def lead_of(app: ApiHarness, lead_id: int) -> Lead:
 def test_mailto_target_carries_an_opaque_token_not_the_address() -> None:
     from sendwarden.transport.message import make_unsubscribe_links
 
-    links = make_unsubscribe_links(public_url="https://sw.example", token="T0k3n_-x", mailbox=MAILBOX)
+    links = make_unsubscribe_links(
+        public_url="https://sw.example", token="T0k3n_-x", mailbox=MAILBOX
+    )
     assert links.mailto == f"mailto:{MAILBOX}?subject=unsubscribe%20T0k3n_-x"
 
 
@@ -69,9 +71,7 @@ async def test_mailto_unsubscribe_from_each_client_suppresses_recipient(
 ) -> None:
     sent = await sent_to(app, f"reader.{shape}@news.example")
     token = mailto_token(smtp, 1)
-    dovecot_server.append(
-        sample(shape, recipient=sent.recipient, token=token, ident=shape), folder
-    )
+    dovecot_server.append(sample(shape, recipient=sent.recipient, token=token, ident=shape), folder)
     report = await poll(app, dovecot_server, folder)
     assert report.unsubscribes == 1 and report.suppressed == 1
     [row] = await suppressions(app)
@@ -93,7 +93,7 @@ async def test_mailto_unsubscribe_from_forwarding_address_uses_token(
     folder: str,  # noqa: F811
 ) -> None:
     """info@ forwards to a personal Gmail; the token proves which recipient it is."""
-    sent = await sent_to(app, "info@smallblog.example")
+    await sent_to(app, "info@smallblog.example")
     token = mailto_token(smtp, 1)
     dovecot_server.append(
         sample("gmail", recipient="owner.private@gmail.example", token=token, ident="fw"), folder

@@ -111,9 +111,7 @@ def list_bounces(
             since=since,
             until=until,
         )
-        rows, total = await inbound_events.list_bounces(
-            session, query, limit=limit, offset=offset
-        )
+        rows, total = await inbound_events.list_bounces(session, query, limit=limit, offset=offset)
         items = [BounceOut.from_row(r, m).model_dump(mode="json") for r, m in rows]
         return items, total
 

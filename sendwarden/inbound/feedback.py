@@ -20,11 +20,11 @@ from email.parser import HeaderParser
 from email.utils import getaddresses
 
 from sendwarden.inbound.dsn import (
+    body_texts,
     header_value,
     normalize_message_id,
     original_message_id,
     part_text,
-    body_texts,
     returned_header_blocks,
 )
 
@@ -125,7 +125,9 @@ def parse_plain_complaint(msg: Message, subject: str) -> tuple[str | None, str |
     own_text = "\n".join(body_texts(msg))
     pasted = _field_lines(own_text)
     blocks = returned_header_blocks(msg)
-    reads_as_report = bool(_COMPLAINT_TEXT.search(subject) or _COMPLAINT_TEXT.search(own_text[:3000]))
+    reads_as_report = bool(
+        _COMPLAINT_TEXT.search(subject) or _COMPLAINT_TEXT.search(own_text[:3000])
+    )
     hotmail_marker = "x-hmxmroriginalrecipient" in pasted or any(
         header_value(block, _HOTMAIL_RECIPIENT) for block in blocks
     )

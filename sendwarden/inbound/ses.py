@@ -84,7 +84,9 @@ def _our_message_id(mail: Any) -> str | None:
 
 def _bounce_class(kind: str, subtype: str, entry: dict[str, Any]) -> BounceClass:
     status = entry.get("status") if isinstance(entry.get("status"), str) else None
-    diagnostic = entry.get("diagnosticCode") if isinstance(entry.get("diagnosticCode"), str) else None
+    diagnostic = (
+        entry.get("diagnosticCode") if isinstance(entry.get("diagnosticCode"), str) else None
+    )
     if status or diagnostic:
         return classify_status(status, diagnostic, entry.get("action") or "failed")
     by_type = _BY_SUBTYPE.get((kind.lower(), subtype.lower()))

@@ -42,7 +42,9 @@ from sendwarden.services.inbound_effects import (
 from sendwarden.storage import inbound
 from sendwarden.storage.models import Attempt, LeadStatus, Reply
 
-_REPLY_PREFIXES = re.compile(r"^\s*(?:(?:re|aw|sv|fw|fwd|wg|tr|rv|rif|antw)\s*(?:\[\d+\])?:\s*)+", re.I)
+_REPLY_PREFIXES = re.compile(
+    r"^\s*(?:(?:re|aw|sv|fw|fwd|wg|tr|rv|rif|antw)\s*(?:\[\d+\])?:\s*)+", re.I
+)
 
 
 @dataclass(frozen=True)

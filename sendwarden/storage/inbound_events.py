@@ -44,7 +44,11 @@ def _conditions(model: Any, query: EventFilter) -> list[ColumnElement[bool]]:
 
 
 async def _page(
-    session: AsyncSession, model: Any, conditions: list[ColumnElement[bool]], limit: int, offset: int
+    session: AsyncSession,
+    model: Any,
+    conditions: list[ColumnElement[bool]],
+    limit: int,
+    offset: int,
 ) -> tuple[list[tuple[Any, str | None]], int]:
     total = await session.scalar(select(func.count(model.id)).where(*conditions))
     rows: Select[Any] = (
