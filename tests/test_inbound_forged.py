@@ -150,20 +150,38 @@ async def test_dsn_may_name_other_recipients_the_same_user_sent_to(
     assert {r.user_id for r in rows} == {app.alice.user_id}
 
 
-async def test_arf_naming_an_arbitrary_complainer_suppresses_nobody_and_flags_lead(
+async def test_arf_naming_an_arbitrary_complainer_never_suppresses_that_address(
     app: ApiHarness,  # noqa: F811
     dovecot_server: DovecotServer,
     folder: str,  # noqa: F811
 ) -> None:
+    """Only the recipient of the reported message (an address we sent to) is suppressed."""
     sent = await sent_to(app, "reader@complain.example")
     before = refused("complainer_not_a_recipient")
     dovecot_server.append(arf(sent, "ceo@bigcorp.example", ident="arf-forged"), folder)
     report = await poll(app, dovecot_server, folder)
     assert report.complaints == 1 and report.refused == 1
-    assert await suppressions(app) == []
+    assert [row.value for row in await suppressions(app)] == ["reader@complain.example"]
     assert refused("complainer_not_a_recipient") - before == 1
-    lead = await lead_json(app, sent)
-    assert "ceo@bigcorp.example" in str(lead["review_reason"])
+
+
+async def test_arf_about_bobs_message_naming_alices_recipient_touches_only_bob(
+    app: ApiHarness,  # noqa: F811
+    dovecot_server: DovecotServer,
+    folder: str,  # noqa: F811
+) -> None:
+    alices = await sent_to(app, "alices.reader@complain.example")
+    c = await make_campaign(app.client, app.bob.headers)
+    lead = await make_lead(app.client, app.bob.headers, c, "bobs.reader@complain.example")
+    r = await send(app.client, app.bob.headers, c, lead)
+    assert r.status_code == 200
+    bobs = Sent(r.json(), c, lead)
+    dovecot_server.append(arf(bobs, alices.recipient, ident="arf-cross"), folder)
+    await poll(app, dovecot_server, folder)
+    rows = await suppressions(app)
+    assert [(row.value, row.user_id) for row in rows] == [
+        ("bobs.reader@complain.example", app.bob.user_id)
+    ]
 
 
 async def test_arf_with_redacted_complainer_suppresses_the_matched_recipient(

@@ -17,7 +17,9 @@ from sendwarden.inbound.dsn import header_value
 
 SUBJECT_WORD = "unsubscribe"
 _SUBJECT = re.compile(
-    r"^\s*(?:unsubscribe|remove|opt[- ]?out)\s*(?:[:#]\s*)?(?P<token>[A-Za-z0-9_-]{16,1000})?\s*$",
+    # A client that does not decode the mailto URL leaves "%20" between word and token.
+    r"^\s*(?:unsubscribe|remove|opt[- ]?out)\s*(?:[:#]\s*|%20)?"
+    r"(?P<token>[A-Za-z0-9_-]{16,1000})?\s*$",
     re.IGNORECASE,
 )
 _TRUE_VALUES = frozenset({"true", "yes", "1"})

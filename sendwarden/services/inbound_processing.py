@@ -130,19 +130,16 @@ async def _complaint(session: AsyncSession, parsed: ParsedInbound, inbound_id: i
         anchor = await inbound.latest_attempt_to(session, named)
     if anchor is None:
         return Effect(parsed.kind, None, None)
-    target, recipient = anchor, anchor.recipient_email
+    target, recipient, refused = anchor, anchor.recipient_email, 0
     if named is not None and not same_mailbox(named, anchor.recipient_email):
         other = await inbound.latest_attempt_to(session, named, user_id=anchor.user_id)
-        if other is None:
+        if other is not None:
+            target, recipient = other, named
+        else:
+            # Never sent to (forged, or an ISP's redacted stand-in): that address is not
+            # touched. The report is still about our message, so its recipient is.
+            refused = 1
             refuse("complainer_not_a_recipient", inbound_id=inbound_id, named=named)
-            await flag_lead_for_review(
-                session,
-                anchor.lead_id,
-                f"A complaint about this message named {named}, who was never sent to;"
-                " not suppressed",
-            )
-            return Effect(parsed.kind, anchor.id, anchor.user_id, 0, 1)
-        target, recipient = other, named
     outcome = await handle(
         session,
         RecipientEvent(
@@ -154,10 +151,11 @@ async def _complaint(session: AsyncSession, parsed: ParsedInbound, inbound_id: i
             evidence={
                 "inbound_message_id": inbound_id,
                 "inbound_message_id_header": parsed.message_id,
+                "named_complainer": parsed.complaint_recipient,
             },
         ),
     )
-    return Effect(parsed.kind, target.id, target.user_id, int(outcome.suppressed))
+    return Effect(parsed.kind, target.id, target.user_id, int(outcome.suppressed), refused)
 
 
 async def _token_attempt(
