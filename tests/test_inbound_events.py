@@ -16,7 +16,15 @@ from tests.support.dovecot import DovecotServer
 from tests.support.dovecot import dovecot_server as dovecot_server_fixture  # noqa: F401
 from tests.support.smtp_server import Faults, FaultyServer
 from tests.test_inbound_complaint_formats import render
-from tests.test_inbound_polling import app, dsn, folder, poll, reply, sent_to  # noqa: F401
+from tests.test_inbound_polling import (  # noqa: F401
+    app,
+    dsn,
+    folder,
+    poll,
+    reply,
+    sent_to,
+    suppressions,
+)
 from tests.test_inbound_unsubscribe_mail import mailto_token, sample
 
 
@@ -98,3 +106,32 @@ async def test_every_source_goes_through_the_one_handler(
     async with app.db.transaction() as session:
         sources = set((await session.scalars(select(BounceEvent.source))).all())
     assert sources == {"dsn", "smtp"}
+
+
+async def test_delay_notice_and_expiry_of_the_same_message_count_as_one_soft_bounce(
+    app: ApiHarness,  # noqa: F811
+    dovecot_server: DovecotServer,
+    folder: str,  # noqa: F811
+) -> None:
+    first = await sent_to(app, "slow@soft.example", subject="Guest post A")
+    second = await sent_to(app, "slow@soft.example", subject="Guest post B")
+    for sent, tag in ((first, "a"), (second, "b")):
+        dovecot_server.append(
+            dsn(sent, "4.4.1", "connect timed out", ident=f"delay-{tag}", action="delayed"),
+            folder,
+        )
+        dovecot_server.append(
+            dsn(sent, "4.4.7", "delivery time expired", ident=f"expired-{tag}"), folder
+        )
+    while (await poll(app, dovecot_server, folder)).more_pending:
+        pass
+    assert await suppressions(app) == []  # 4 reports, 2 messages: below the limit of 3
+    r = await app.client.get(f"{API}/bounces", headers=app.alice.headers)
+    assert r.json()["total"] == 4
+    third = await sent_to(app, "slow@soft.example", subject="Guest post C")
+    dovecot_server.append(
+        dsn(third, "4.4.1", "connect timed out", ident="delay-c", action="delayed"), folder
+    )
+    await poll(app, dovecot_server, folder)
+    [row] = await suppressions(app)
+    assert row.value == "slow@soft.example" and row.source == "bounce"

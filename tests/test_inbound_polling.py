@@ -191,15 +191,16 @@ async def test_policy_block_5_7_x_is_sender_incident_not_suppression(
 async def test_soft_bounces_suppress_after_three_in_seven_days(
     app: ApiHarness, dovecot_server: DovecotServer, folder: str
 ) -> None:
-    sent = await sent_to(app, "full@soft.example")
+    sent = [await sent_to(app, "full@soft.example", subject=f"Guest post {i}") for i in range(3)]
     for i in range(2):
         dovecot_server.append(
-            dsn(sent, "4.2.2", "452 4.2.2 Mailbox full", ident=f"soft{i}", action="delayed"), folder
+            dsn(sent[i], "4.2.2", "452 4.2.2 Mailbox full", ident=f"soft{i}", action="delayed"),
+            folder,
         )
     await poll(app, dovecot_server, folder)
     assert await suppressions(app) == []
     dovecot_server.append(
-        dsn(sent, "4.2.2", "452 4.2.2 Mailbox full", ident="soft2", action="delayed"), folder
+        dsn(sent[2], "4.2.2", "452 4.2.2 Mailbox full", ident="soft2", action="delayed"), folder
     )
     await poll(app, dovecot_server, folder)
     [row] = await suppressions(app)

@@ -168,8 +168,11 @@ async def _suppress(
 
 
 async def _recent_soft_bounces(session: AsyncSession, user_id: int, recipient: str) -> int:
+    """Soft bounces in the window, one per MESSAGE: a delay notice and the final expiry
+    report of the same attempt count once (issue 11 item 2)."""
+    per_message = func.coalesce(BounceEvent.attempt_id, -BounceEvent.id)
     recent = await session.scalar(
-        select(func.count(BounceEvent.id)).where(
+        select(func.count(func.distinct(per_message))).where(
             BounceEvent.user_id == user_id,
             func.lower(BounceEvent.recipient) == recipient.lower(),
             BounceEvent.classification == BounceClass.SOFT.value,
