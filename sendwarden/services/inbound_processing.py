@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.inbound.model import (
     SUPPRESSING_REPLY_CLASSES,
+    BounceClass,
     InboundKind,
     ParsedInbound,
     ReplyClass,
@@ -79,7 +80,7 @@ async def apply(
 
 
 async def _bounces(session: AsyncSession, parsed: ParsedInbound, inbound_id: int) -> Effect:
-    failures = [b for b in parsed.bounces if b.classification.value != "not_a_failure"]
+    failures = [b for b in parsed.bounces if b.classification != BounceClass.NOT_A_FAILURE]
     refused = 0
     if len(failures) > MAX_RECIPIENTS_PER_MESSAGE:
         refused += len(failures) - MAX_RECIPIENTS_PER_MESSAGE
