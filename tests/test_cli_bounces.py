@@ -120,3 +120,16 @@ def test_bounces_list_rejects_a_bad_status_filter(url: str, alice: str) -> None:
 
 def test_bounces_list_unknown_user_is_user_error(url: str, alice: str) -> None:
     assert_user_error(cli(url, "bounces", "list", "--user", "mallory"), "mallory")
+
+
+def test_suppress_list_shows_why_an_address_was_suppressed(url: str, alice: str) -> None:
+    record(url, "alice", "gone@a.example", BounceClass.HARD, "5.1.1")
+    [entry] = listed(url, "suppress", "list")["items"]
+    assert entry["value"] == "gone@a.example"
+    evidence = entry["evidence"]
+    assert (evidence["status"], evidence["classification"], evidence["via"]) == (
+        "5.1.1",
+        "hard",
+        "dsn",
+    )
+    assert evidence["message_id"] == "<gone.5.1.1@sender.example>"
