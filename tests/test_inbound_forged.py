@@ -231,3 +231,20 @@ async def test_removal_request_from_same_registrable_domain_suppresses_the_recip
         values = sorted((await session.scalars(select(Suppression.value))).all())
     assert values == ["boss@mail.blog.example", "editor@blog.example"]
     assert (await lead_json(app, sent))["status"] == "unsubscribed"
+
+
+async def test_removal_request_from_another_freemail_address_does_not_suppress_recipient(
+    app: ApiHarness,  # noqa: F811
+    dovecot_server: DovecotServer,
+    folder: str,  # noqa: F811
+) -> None:
+    """Sharing gmail.com says nothing: anyone can open a mailbox there."""
+    sent = await sent_to(app, "editor@gmail.com")
+    forged = reply(sent, "Please remove me from your list.", ident="freemail").replace(
+        b"From: Editor <editor@gmail.com>", b"From: Prankster <prankster@gmail.com>"
+    )
+    dovecot_server.append(forged, folder)
+    report = await poll(app, dovecot_server, folder)
+    assert report.refused == 1
+    assert [r.value for r in await suppressions(app)] == ["prankster@gmail.com"]
+    assert (await lead_json(app, sent))["status"] == "contacted"
