@@ -757,6 +757,8 @@ def test_every_command_is_found() -> None:
         "doctor",
         "demo",
         "dev-smtp",
+        "bounces list",
+        "incidents list",
     } <= names
 
 

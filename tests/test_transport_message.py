@@ -146,7 +146,8 @@ def test_make_unsubscribe_links_points_at_public_url() -> None:
     )
 
     assert links.url == "https://sw.example.com/u/abc.DEF-_"
-    assert links.mailto == "mailto:replies@example.com?subject=unsubscribe"
+    # The token in the mailto subject names the attempt (issue 11 item 1).
+    assert links.mailto == "mailto:replies@example.com?subject=unsubscribe%20abc.DEF-_"
 
 
 def test_message_ids_are_unique_and_on_sender_domain() -> None:

@@ -135,3 +135,38 @@ async def test_one_click_token_for_foreign_attempt_is_404(
     )
     assert (await app.client.post(f"/u/{mismatched}")).status_code == 404
     assert await suppressions(app) == []
+
+
+async def test_delivered_token_reveals_no_recipient_user_or_attempt(
+    app: ApiHarness, smtp: FaultyServer
+) -> None:
+    import base64
+
+    token, _, attempt_id = await sent_token(app, smtp)
+    decoded = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    for clear in (b"reader", b"news.example", f":{attempt_id}:".encode()):
+        assert clear not in decoded
+    assert "reader" not in token.lower()
+
+
+async def test_one_click_legacy_token_from_an_old_message_still_works(
+    app: ApiHarness, smtp: FaultyServer
+) -> None:
+    import time
+
+    from sendwarden.policy.unsubscribe_token import make_legacy_unsubscribe_token
+
+    _, lead_id, attempt_id = await sent_token(app, smtp)
+    legacy = make_legacy_unsubscribe_token(
+        b"test-secret-key",
+        user_id=app.alice.user_id,
+        recipient="reader@news.example",
+        attempt_id=attempt_id,
+        issued_at=int(time.time()) - 86400,
+    )
+    r = await app.client.post(f"/u/{legacy}")
+    assert r.status_code == 200
+    [row] = await suppressions(app)
+    assert (row.user_id, row.value) == (app.alice.user_id, "reader@news.example")
+    altered = legacy[:-2] + ("AA" if legacy[-2:] != "AA" else "BB")
+    assert (await app.client.post(f"/u/{altered}")).status_code in (400, 404, 422)

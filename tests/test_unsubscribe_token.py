@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -11,13 +12,14 @@ from hypothesis import strategies as st
 from sendwarden.policy.unsubscribe_token import (
     InvalidToken,
     UnsubscribeClaim,
+    make_legacy_unsubscribe_token,
     make_unsubscribe_token,
     verify_unsubscribe_token,
 )
 
 SECRET = b"k" * 32
 NOW = 1_800_000_000
-URLSAFE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+URLSAFE = re.compile(r"[A-Za-z0-9_-]+")
 TOKEN_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ "
 
 
@@ -30,6 +32,47 @@ def token(**overrides: object) -> str:
     }
     values.update(overrides)
     return make_unsubscribe_token(SECRET, **values)  # type: ignore[arg-type]
+
+
+def legacy(**overrides: object) -> str:
+    values: dict[str, object] = {
+        "user_id": 7,
+        "recipient": "lead@example.org",
+        "attempt_id": 4242,
+        "issued_at": NOW,
+    }
+    values.update(overrides)
+    return make_legacy_unsubscribe_token(SECRET, **values)  # type: ignore[arg-type]
+
+
+def test_token_is_opaque_no_claim_readable() -> None:
+    made = token(recipient="lead@example.org", user_id=7, attempt_id=4242)
+    padded = made + "=" * (-len(made) % 4)
+    decoded = base64.urlsafe_b64decode(padded)
+    for clear in (b"lead@example.org", b"lead", b"example", b"4242", b":7:"):
+        assert clear not in decoded
+    assert "." not in made
+    # Two tokens for the same claim differ (random nonce): nothing to correlate.
+    assert token() != token()
+
+
+def test_legacy_token_already_sent_still_verifies() -> None:
+    claim = verify_unsubscribe_token(SECRET, legacy(), now=NOW + 60)
+
+    assert claim == UnsubscribeClaim(7, "lead@example.org", 4242, NOW)
+
+
+@pytest.mark.parametrize("index", range(0, 60, 7))
+def test_altered_legacy_token_is_rejected(index: int) -> None:
+    valid = legacy()
+    altered = valid[:index] + ("A" if valid[index] != "A" else "B") + valid[index + 1 :]
+    with pytest.raises(InvalidToken):
+        verify_unsubscribe_token(SECRET, altered, now=NOW)
+
+
+def test_expired_legacy_token_is_rejected() -> None:
+    with pytest.raises(InvalidToken):
+        verify_unsubscribe_token(SECRET, legacy(), now=NOW + 181 * 86400)
 
 
 def test_valid_token_round_trips_to_its_claim() -> None:
@@ -53,9 +96,9 @@ def test_token_signed_with_another_secret_is_rejected() -> None:
         verify_unsubscribe_token(SECRET, forged, now=NOW)
 
 
-def test_payload_swapped_between_tokens_is_rejected() -> None:
-    victim_payload = token(recipient="victim@example.org").split(".")[0]
-    own_signature = token().split(".")[1]
+def test_payload_swapped_between_legacy_tokens_is_rejected() -> None:
+    victim_payload = legacy(recipient="victim@example.org").split(".")[0]
+    own_signature = legacy().split(".")[1]
 
     with pytest.raises(InvalidToken):
         verify_unsubscribe_token(SECRET, f"{victim_payload}.{own_signature}", now=NOW)

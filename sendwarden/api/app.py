@@ -13,6 +13,7 @@ from sendwarden.api.limits import BodySizeLimit
 from sendwarden.api.request_log import RequestLog
 from sendwarden.api.routes import (
     audit,
+    bounces,
     campaigns,
     health,
     inbound,
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     for module in (policy, send, suppression, campaigns, inbound, audit):
         api.include_router(module.router)
+    api.include_router(bounces.router)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(unsubscribe.router)

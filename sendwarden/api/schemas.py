@@ -9,7 +9,16 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sendwarden.api.fields import DomainName, EmailAddress, FreeText, HeaderText, ShortText
-from sendwarden.storage.models import Attempt, Campaign, Lead, LeadStatus, Reply
+from sendwarden.policy.bounces import decide_bounce
+from sendwarden.storage.models import (
+    Attempt,
+    BounceEvent,
+    Campaign,
+    Lead,
+    LeadStatus,
+    Reply,
+    SenderIncident,
+)
 
 T = TypeVar("T")
 
@@ -115,6 +124,8 @@ class SuppressionOut(BaseModel):
     reason: str | None
     source: str
     scope: Literal["user", "global"]
+    # Why it was suppressed (automatic entries): source message, status code, classification...
+    evidence: dict[str, Any] | None = None
     created_at: datetime
     created: bool | None = None
 
@@ -168,6 +179,8 @@ class LeadOut(BaseModel):
     contact_name: str | None
     status: str
     consent_recorded_at: datetime | None
+    # Set when inbound mail asked to remove this lead without authority to (not suppressed).
+    review_reason: str | None = None
     created_at: datetime
     created: bool | None = None
 
@@ -286,3 +299,71 @@ class SendRequestIn(Request):
             ]
         },
     )
+
+
+class BounceOut(BaseModel):
+    """A hard or soft bounce: what was matched and why it was classified so."""
+
+    id: int
+    recipient: str
+    classification: str
+    status: str | None
+    diagnostic: str | None
+    source: str  # dsn (returned by mail) or smtp (rejected at send time)
+    attempt_id: int | None
+    message_id: str | None  # of the matched attempt
+    inbound_message_id: int | None
+    explanation: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: BounceEvent, message_id: str | None) -> BounceOut:
+        explanation = row.explanation or decide_bounce(row.classification, row.status).explanation
+        return cls(
+            id=row.id,
+            recipient=row.recipient,
+            classification=row.classification,
+            status=row.status,
+            diagnostic=row.diagnostic,
+            source=row.source,
+            attempt_id=row.attempt_id,
+            message_id=message_id,
+            inbound_message_id=row.inbound_message_id,
+            explanation=explanation,
+            created_at=row.created_at,
+        )
+
+
+class SenderIncidentOut(BaseModel):
+    """A refusal of OUR sending (policy, reputation, content): the recipient is not suppressed."""
+
+    id: int
+    sender_email: str | None
+    recipient: str | None
+    recipient_domain: str | None
+    status: str | None
+    diagnostic: str | None
+    source: str
+    attempt_id: int | None
+    message_id: str | None
+    inbound_message_id: int | None
+    explanation: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: SenderIncident, message_id: str | None) -> SenderIncidentOut:
+        explanation = row.explanation or decide_bounce("sender_block", row.status).explanation
+        return cls(
+            id=row.id,
+            sender_email=row.sender_email,
+            recipient=row.recipient,
+            recipient_domain=row.recipient_domain,
+            status=row.status,
+            diagnostic=row.diagnostic,
+            source=row.source,
+            attempt_id=row.attempt_id,
+            message_id=message_id,
+            inbound_message_id=row.inbound_message_id,
+            explanation=explanation,
+            created_at=row.created_at,
+        )

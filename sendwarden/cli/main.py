@@ -60,6 +60,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "audit": ("audit", "Read, verify and export the audit log."),
     "attempts": ("attempts", "List and inspect send attempts."),
+    "bounces": ("bounces", "List hard and soft bounces with their evidence."),
+    "incidents": (
+        "bounces",
+        "List sender-side incidents (blocks, reputation) with their evidence.",
+    ),
 }
 
 

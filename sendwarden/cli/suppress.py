@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,6 +59,7 @@ def suppression_record(row: Suppression) -> dict[str, Any]:
         "reason": row.reason,
         "source": row.source,
         "scope": "global" if row.user_id is None else "user",
+        "evidence": json.loads(row.evidence) if row.evidence else None,  # why, when automatic
         "created_at": row.created_at,
     }
 

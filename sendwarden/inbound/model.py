@@ -11,6 +11,7 @@ class InboundKind(StrEnum):
     COMPLAINT = "complaint"
     REPLY = "reply"
     AUTO_REPLY = "auto_reply"
+    UNSUBSCRIBE = "unsubscribe"  # a mail to our List-Unsubscribe mailto target
     OTHER = "other"
 
 
@@ -54,6 +55,8 @@ class ParsedInbound:
     original_message_id: str | None
     bounces: tuple[BounceRecipient, ...] = ()
     complaint_recipient: str | None = None
+    # The token of our mailto target ("unsubscribe <token>" subject), when present.
+    unsubscribe_token: str | None = None
     reply_text: str | None = None
     reply_class: ReplyClass | None = None
 

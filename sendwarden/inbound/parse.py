@@ -10,7 +10,12 @@ from email.parser import BytesParser
 from email.utils import collapse_rfc2231_value, getaddresses
 
 from sendwarden.inbound.dsn import parse_dsn
-from sendwarden.inbound.feedback import is_feedback_report, is_not_a_complaint, parse_arf
+from sendwarden.inbound.feedback import (
+    is_feedback_report,
+    is_not_a_complaint,
+    parse_arf,
+    parse_plain_complaint,
+)
 from sendwarden.inbound.message_access import body_texts, header_value, part_text
 from sendwarden.inbound.model import (
     InboundKind,
@@ -20,6 +25,8 @@ from sendwarden.inbound.model import (
 )
 from sendwarden.inbound.quoting import html_to_text, strip_quoted_and_signature
 from sendwarden.inbound.replies import classify_reply, looks_out_of_office, normalize
+from sendwarden.inbound.ses import parse_ses_notification
+from sendwarden.inbound.unsubscribe_mail import mailto_request
 from sendwarden.mailformat import is_daemon_address, message_id_tokens, normalize_message_id
 
 _KNOWN_HEADERS = frozenset(
@@ -217,11 +224,44 @@ def _interpret(msg: EmailMessage) -> ParsedInbound:
             original_message_id=original,
             complaint_recipient=recipient,
         )
+    ses = parse_ses_notification(msg)
+    if ses is not None:  # Amazon SES bounce/complaint JSON delivered by mail
+        if ses.kind == "complaint":
+            return replace(
+                base,
+                kind=InboundKind.COMPLAINT,
+                original_message_id=ses.original_message_id,
+                complaint_recipient=ses.complainers[0] if ses.complainers else None,
+            )
+        return replace(
+            base,
+            kind=InboundKind.BOUNCE if ses.bounces else InboundKind.OTHER,
+            original_message_id=ses.original_message_id,
+            bounces=ses.bounces,
+        )
     has_status_part = report_type == "delivery-status" or _has_part(msg, "message/delivery-status")
+    plain_complaint = None if has_status_part else parse_plain_complaint(msg, subject or "")
+    if plain_complaint is not None:  # JMRP, old Hotmail, headers-only reports
+        return replace(
+            base,
+            kind=InboundKind.COMPLAINT,
+            complaint_recipient=plain_complaint[0],
+            original_message_id=plain_complaint[1],
+        )
     if not has_status_part and (
         _is_aggregate_report(msg, sender, subject or "") or _is_calendar_message(msg)
     ):
         return base
+    if not has_status_part:
+        is_unsubscribe, token = mailto_request(msg, subject or "")
+        if is_unsubscribe:  # any body, auto-submitted or not (product.md §6)
+            return replace(
+                base,
+                kind=InboundKind.UNSUBSCRIBE,
+                unsubscribe_token=token,
+                reply_text=strip_quoted_and_signature(_reply_body(msg)),
+                reply_class=ReplyClass.UNSUBSCRIBE_REQUEST,
+            )
     if has_status_part or _looks_like_bounce(msg, sender, subject or ""):
         bounces, original = parse_dsn(msg)
         # A daemon message we cannot read per recipient is kept as OTHER: acting on a guess

@@ -35,3 +35,8 @@ LEASE_RECOVERED = Counter(
     "sendwarden_lease_recovered_attempts_total",
     "In-flight attempts of dead processes marked unknown by the lease sweep",
 )
+INBOUND_REFUSED = Counter(
+    "sendwarden_inbound_refused_total",
+    "Effects an inbound message asked for and did not get (forged or unprovable), by reason",
+    ["reason"],
+)

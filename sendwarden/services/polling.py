@@ -28,6 +28,7 @@ from sendwarden.inbound.parse import parse_inbound
 from sendwarden.observability import metrics
 from sendwarden.services import inbound_processing
 from sendwarden.services.errors import NotConfigured, UpstreamFailed
+from sendwarden.services.runtime import load_secret
 from sendwarden.storage import inbound
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import InboundMessage
@@ -49,6 +50,8 @@ class PollReport:
     complaints: int = 0
     replies: int = 0
     auto_replies: int = 0
+    unsubscribes: int = 0
+    refused: int = 0  # effects a message asked for that were not taken (see inbound_trust)
     unmatched: int = 0
     suppressed: int = 0
     more_pending: bool = False
@@ -88,8 +91,9 @@ async def poll_once(
         more_pending=batch.more_pending,
         uidvalidity_reset=batch.reset,
     )
+    secret = await load_secret(settings, db) if batch.messages else None
     for message in batch.messages:
-        await _process(db, mailbox, batch, message.uid, message.raw, report)
+        await _process(db, mailbox, batch, message.uid, message.raw, report, secret)
     async with db.transaction() as session:
         if batch.next_cursor is not None and not batch.messages:
             await inbound.advance_cursor(
@@ -114,7 +118,13 @@ async def apply_fetched(
 
 
 async def _process(
-    db: Database, mailbox: str, batch: FetchBatch, uid: int, raw: bytes, report: PollReport
+    db: Database,
+    mailbox: str,
+    batch: FetchBatch,
+    uid: int,
+    raw: bytes,
+    report: PollReport,
+    secret: bytes | None = None,
 ) -> None:
     parsed: ParsedInbound | None = None
     error: str | None = None
@@ -137,13 +147,14 @@ async def _process(
         )
         fresh = await inbound.claim_message(session, record)
         if fresh and parsed is not None:
-            effect = await inbound_processing.apply(session, parsed, record.id)
+            effect = await inbound_processing.apply(session, parsed, record.id, secret)
             record.attempt_id = effect.attempt_id
             record.user_id = effect.user_id
             if effect.attempt_id is None:
                 record.status = "unmatched"
                 report.unmatched += 1
             report.suppressed += effect.suppressed
+            report.refused += effect.refused
             _count(report, parsed)
         await inbound.advance_cursor(session, mailbox, batch.uidvalidity, uid)
     if not fresh:
@@ -164,3 +175,5 @@ def _count(report: PollReport, parsed: ParsedInbound) -> None:
         report.replies += 1
     elif kind == "auto_reply":
         report.auto_replies += 1
+    elif kind == "unsubscribe":
+        report.unsubscribes += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -89,6 +90,8 @@ async def add(
         ),
     )
     if created:
+        if evidence:
+            row.evidence = json.dumps(evidence, default=str, sort_keys=True)
         await audit.append(
             session,
             audit.AuditRecord(

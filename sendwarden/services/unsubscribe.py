@@ -1,4 +1,7 @@
-"""One-click unsubscribe (RFC 8058): a valid token suppresses its recipient for its user."""
+"""One-click unsubscribe (RFC 8058): a valid token suppresses its recipient for its user.
+
+Like every other source it goes through the one effects handler (inbound_effects.handle).
+"""
 
 from __future__ import annotations
 
@@ -13,8 +16,8 @@ from sendwarden.policy.unsubscribe_token import (
     verify_unsubscribe_token,
 )
 from sendwarden.services.errors import InvalidInput, NotFound
-from sendwarden.services.inbound_effects import set_lead_status, suppress_recipient
-from sendwarden.storage.models import Attempt, LeadStatus, SuppressionSource, User
+from sendwarden.services.inbound_effects import EventSource, RecipientEvent, handle
+from sendwarden.storage.models import Attempt, User
 
 
 @dataclass(frozen=True)
@@ -35,14 +38,14 @@ async def unsubscribe(session: AsyncSession, secret: bytes, token: str) -> Unsub
     attempt = await session.get(Attempt, claim.attempt_id)
     if user is None or attempt is None or attempt.user_id != user.id:
         raise NotFound("this unsubscribe link no longer applies")
-    await suppress_recipient(
+    await handle(
         session,
-        user_id=user.id,
-        recipient=claim.recipient,
-        source=SuppressionSource.UNSUBSCRIBE,
-        reason="One-click unsubscribe",
-        attempt_id=attempt.id,
-        evidence={"via": "list-unsubscribe"},
+        RecipientEvent(
+            source=EventSource.UNSUBSCRIBE_CLICK,
+            attempt=attempt,
+            recipient=claim.recipient,
+            reason="One-click unsubscribe",
+            evidence={"list_unsubscribe": "one-click"},
+        ),
     )
-    await set_lead_status(session, attempt.lead_id, LeadStatus.UNSUBSCRIBED)
     return Unsubscribed(claim.recipient)

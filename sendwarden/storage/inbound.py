@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendwarden.storage.models import BounceEvent, InboundMessage, MailboxCursor, Reply
+from sendwarden.storage import attempts
+from sendwarden.storage.models import (
+    Attempt,
+    AttemptStatus,
+    BounceEvent,
+    InboundMessage,
+    MailboxCursor,
+    Reply,
+)
 from sendwarden.storage.types import utcnow
 
 
@@ -91,3 +100,28 @@ async def count_soft_bounced_messages(
         )
     )
     return int(count or 0)
+
+
+async def attempt_by_message_ids(
+    session: AsyncSession, message_ids: Sequence[str | None]
+) -> Attempt | None:
+    """The attempt one of these Message-IDs (ours, in order of preference) belongs to."""
+    for message_id in message_ids:
+        if message_id:
+            found = await attempts.by_message_id(session, message_id)
+            if found is not None:
+                return found
+    return None
+
+
+async def latest_attempt_to(
+    session: AsyncSession, address: str, *, user_id: int | None = None
+) -> Attempt | None:
+    """The latest attempt that actually went to `address` (of `user_id` when given)."""
+    query = select(Attempt).where(
+        func.lower(Attempt.recipient_email) == address.strip().lower(),
+        Attempt.status.in_([AttemptStatus.SENT.value, AttemptStatus.UNKNOWN.value]),
+    )
+    if user_id is not None:
+        query = query.where(Attempt.user_id == user_id)
+    return await session.scalar(query.order_by(Attempt.id.desc()).limit(1))

@@ -113,6 +113,8 @@ class Lead(Base):
     status: Mapped[str] = mapped_column(String(20), default=LeadStatus.DISCOVERED.value)
     consent_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Set when inbound mail asked for removal but could not be trusted to speak for the lead.
+    review_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -187,6 +189,7 @@ class Suppression(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     source: Mapped[str] = mapped_column(String(20))
     attempt_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    evidence: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: why suppressed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -351,6 +354,7 @@ class BounceEvent(Base):
     diagnostic: Mapped[str | None] = mapped_column(Text, nullable=True)
     source: Mapped[str] = mapped_column(String(20))
     inbound_message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    explanation: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -366,4 +370,7 @@ class SenderIncident(Base):
     status: Mapped[str | None] = mapped_column(String(20), nullable=True)
     diagnostic: Mapped[str | None] = mapped_column(Text, nullable=True)
     source: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    inbound_message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    explanation: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -85,7 +85,8 @@ class UnsubscribeLinks:
 def make_unsubscribe_links(*, public_url: str, token: str, mailbox: str) -> UnsubscribeLinks:
     """Links for `SENDWARDEN_PUBLIC_URL`/u/{token} and a mail to the outreach mailbox."""
     return UnsubscribeLinks(
-        mailto=f"mailto:{mailbox}?subject=unsubscribe",
+        # The token in the subject names the attempt, verified like the one-click token.
+        mailto=f"mailto:{mailbox}?subject=unsubscribe%20{quote(token, safe='')}",
         url=f"{public_url.rstrip('/')}/u/{quote(token, safe='')}",
     )
 

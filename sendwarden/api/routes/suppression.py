@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -36,6 +37,7 @@ def suppression_out(row: Suppression, created: bool | None = None) -> Suppressio
         reason=row.reason,
         source=row.source,
         scope="global" if row.user_id is None else "user",
+        evidence=json.loads(row.evidence) if row.evidence else None,
         created_at=row.created_at,
         created=created,
     )
