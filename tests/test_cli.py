@@ -623,13 +623,13 @@ async def interrupted_attempt(session: Any, user: str, *, owner: str) -> None:
             user_id=found.id,
             status=AttemptStatus.SENDING.value,
             recipient_email="a@example.com",
-            recipient_domain="example.com",
+            registrable_domain="example.com",
             sender_email=SENDER,
             subject="s",
             legal_basis="legitimate_interest",
             region="US",
             reason="",
-            idempotency_key="k",
+            duplicate_key="k",
             owner=owner,
         )
     )

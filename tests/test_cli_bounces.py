@@ -44,13 +44,13 @@ def record(url: str, user: str, recipient: str, bounce: BounceClass, status: str
             user_id=owner.id,
             status=AttemptStatus.SENT.value,
             recipient_email=recipient,
-            recipient_domain=recipient.split("@")[1],
+            registrable_domain=recipient.split("@")[1],
             sender_email=SENDER,
             subject="Guest post",
             legal_basis="legitimate_interest",
             region="US",
             reason="",
-            idempotency_key=f"k-{recipient}-{status}",
+            duplicate_key=f"k-{recipient}-{status}",
             message_id=f"<{recipient.split('@')[0]}.{status}@sender.example>",
         )
         session.add(attempt)

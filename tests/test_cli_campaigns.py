@@ -317,13 +317,13 @@ def add_reply(url: str, user: str, campaign: int, lead: int, recipient: str) -> 
             lead_id=lead,
             status=AttemptStatus.SENT.value,
             recipient_email=recipient,
-            recipient_domain=recipient.split("@")[1],
+            registrable_domain=recipient.split("@")[1],
             sender_email=SENDER,
             subject="Guest post",
             legal_basis="legitimate_interest",
             region="US",
             reason="",
-            idempotency_key=f"k-{recipient}",
+            duplicate_key=f"k-{recipient}",
         )
         session.add(attempt)
         await session.flush()

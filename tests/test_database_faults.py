@@ -20,12 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from sendwarden.api.app import create_app
-from sendwarden.services.runtime import recover_interrupted_sends
+from sendwarden.services.crash_recovery import recover_interrupted_sends
 from sendwarden.storage import audit
 from sendwarden.storage import db as db_module
 from sendwarden.storage.db import is_sqlite
 from sendwarden.storage.migrate import upgrade
-from sendwarden.storage.models import Attempt, SendKey
+from sendwarden.storage.models import Attempt, DuplicateKey
 from tests.conftest import ApiHarness, AppFactory, make_settings, smtp_settings
 from tests.support import databases
 from tests.support.api_helpers import API, make_campaign, make_lead, send
@@ -174,7 +174,9 @@ async def wait_for_status(app: ApiHarness, lead: int, status: str) -> Attempt:
 
 async def key_state(app: ApiHarness, attempt_id: int) -> str | None:
     async with app.db.transaction() as session:
-        return await session.scalar(select(SendKey.state).where(SendKey.attempt_id == attempt_id))
+        return await session.scalar(
+            select(DuplicateKey.state).where(DuplicateKey.attempt_id == attempt_id)
+        )
 
 
 async def test_database_lost_after_smtp_keeps_the_reservation(

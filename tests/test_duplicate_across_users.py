@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sendwarden.policy import idempotency_key, normalize_subject
+from sendwarden.policy import duplicate_key, normalize_subject
 from tests.conftest import AppFactory, Tenant, create_tenant, smtp_settings
 from tests.support.api_helpers import API, make_campaign, make_lead, send
 from tests.support.live_server import LiveServer, live_env, seed_leads, send_payload
@@ -117,7 +117,7 @@ def test_subject_key_ignores_format_characters(
     for position, char in inserts:
         spiked = spiked[:position] + char + spiked[position:]
     assert normalize_subject(spiked) == normalize_subject(subject)
-    assert idempotency_key("a@s.example", "b@r.example", spiked) == idempotency_key(
+    assert duplicate_key("a@s.example", "b@r.example", spiked) == duplicate_key(
         "a@s.example", "b@r.example", subject
     )
 

@@ -71,13 +71,13 @@ async def test_every_corpus_bounce_is_applied_through_imap(
                     user_id=tenant.user_id,
                     status="sent",
                     recipient_email=recipient,
-                    recipient_domain=recipient.rpartition("@")[2],
+                    registrable_domain=recipient.rpartition("@")[2],
                     sender_email="anna.keller@acme-outreach.example",
                     subject="Quick question about your blog",
                     legal_basis="legitimate_interest",
                     region="US",
                     reason="sent",
-                    idempotency_key=f"{len(attempts):064d}",
+                    duplicate_key=f"{len(attempts):064d}",
                     message_id=own_id,
                 )
                 session.add(attempt)

@@ -53,13 +53,13 @@ async def test_every_corpus_reply_is_classified_and_applied_through_imap(
                 user_id=tenant.user_id,
                 status="sent",
                 recipient_email=sender or "x@example.com",
-                recipient_domain="example.com",
+                registrable_domain="example.com",
                 sender_email="outreach@sender.example",
                 subject="Guest post",
                 legal_basis="legitimate_interest",
                 region="US",
                 reason="sent",
-                idempotency_key=f"{number:064d}",
+                duplicate_key=f"{number:064d}",
                 message_id=message_id,
             )
             session.add(attempt)

@@ -40,13 +40,13 @@ def setup(url: str) -> dict[str, list[str]]:
                         user_id=owner.id,
                         status=AttemptStatus.SENT.value,
                         recipient_email=recipient,
-                        recipient_domain=recipient.split("@")[1],
+                        registrable_domain=recipient.split("@")[1],
                         sender_email=SENDER,
                         subject="Guest post",
                         legal_basis="legitimate_interest",
                         region="US",
                         reason="",
-                        idempotency_key=f"k-{name}-{recipient}",
+                        duplicate_key=f"k-{name}-{recipient}",
                         message_id=message_id,
                     )
                 )

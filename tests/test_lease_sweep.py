@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from sendwarden.config import Settings
-from sendwarden.services.leases import LeaseKeeper, sweep_expired
-from sendwarden.services.runtime import recover_interrupted_sends
-from sendwarden.storage import leases, request_keys, users
+from sendwarden.services.crash_recovery import recover_interrupted_sends, sweep_expired
+from sendwarden.services.leases import LeaseKeeper
+from sendwarden.storage import http_idempotency, leases, users
 from sendwarden.storage.db import Database
-from sendwarden.storage.models import Attempt, AttemptStatus, ProcessLease, RequestKey
+from sendwarden.storage.models import Attempt, AttemptStatus, HttpIdempotencyKey, ProcessLease
 from sendwarden.storage.types import utcnow
 from tests.conftest import make_settings
 
@@ -31,22 +31,22 @@ async def seed(db: Database, owners: dict[str, int | None]) -> int:
                     user_id=user.id,
                     status=AttemptStatus.SENDING.value,
                     recipient_email=f"r{n}@example.com",
-                    recipient_domain="example.com",
+                    registrable_domain="example.com",
                     sender_email="outreach@sender.example",
                     subject="s",
                     legal_basis="legitimate_interest",
                     region="US",
                     reason="",
-                    idempotency_key=f"k{n}",
+                    duplicate_key=f"k{n}",
                     owner=owner,
                 )
             )
             session.add(
-                RequestKey(
+                HttpIdempotencyKey(
                     user_id=user.id,
                     key=f"idem-{owner}",
                     request_hash="h",
-                    state=request_keys.IN_PROGRESS,
+                    state=http_idempotency.IN_PROGRESS,
                     owner=owner,
                     created_at=utcnow(),
                 )
@@ -65,7 +65,7 @@ async def seed(db: Database, owners: dict[str, int | None]) -> int:
 async def state_of(db: Database) -> tuple[dict[str, str], set[str], set[str]]:
     async with db.transaction() as session:
         statuses = {a.owner or "": a.status for a in (await session.scalars(select(Attempt))).all()}
-        keys = {k.owner or "" for k in (await session.scalars(select(RequestKey))).all()}
+        keys = {k.owner or "" for k in (await session.scalars(select(HttpIdempotencyKey))).all()}
         alive = set((await session.scalars(select(ProcessLease.owner))).all())
     return statuses, keys, alive
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sendwarden.policy.addresses import InvalidAddress
-from sendwarden.policy.idempotency import idempotency_key
+from sendwarden.policy.duplicates import duplicate_key
 from sendwarden.policy.rules import (
     PolicyDecision,
     PolicyInputs,
@@ -81,7 +81,7 @@ def test_decision_carries_recipient_domain_region_and_counts() -> None:
 def test_idempotency_key_uses_effective_sender() -> None:
     fell_back = resolve_sender("ceo@other.com", ["*@agency.com"], "outreach@agency.com")
     decision = evaluate(inputs(sender=fell_back))
-    assert decision.idempotency_key == idempotency_key(
+    assert decision.duplicate_key == duplicate_key(
         "outreach@agency.com", "jane@mail.example.com", "Guest post idea"
     )
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sendwarden.services import policy_check
 from sendwarden.services.context import PolicySettings
 from sendwarden.storage import counters
-from sendwarden.storage.models import DailyCounter, SenderIncident, SendKey, Suppression
+from sendwarden.storage.models import DailyCounter, DuplicateKey, SenderIncident, Suppression
 from tests.conftest import ApiHarness, AppFactory, create_tenant, smtp_settings
 from tests.support.api_helpers import make_campaign, make_lead, send
 from tests.support.smtp_server import Faults, FaultyServer
@@ -75,7 +75,7 @@ async def test_idempotency_key_expires_after_24_hours(
     assert (await send(app.client, app.alice.headers, c, lead, subject="Hi")).status_code == 403
     async with app.db.transaction() as session:
         await session.execute(
-            update(SendKey).values(used_at=datetime.now(UTC) - timedelta(hours=24, minutes=1))
+            update(DuplicateKey).values(used_at=datetime.now(UTC) - timedelta(hours=24, minutes=1))
         )
     assert (await send(app.client, app.alice.headers, c, lead, subject="Hi")).status_code == 200
     assert len(smtp.messages) == 2
@@ -177,11 +177,11 @@ async def app_and_smtp(
 
 async def test_check_many_decides_each_request_as_check_alone_would(db_url: str) -> None:
     """A batch's shared queries must not leak one user's state into another's decision."""
-    from sendwarden.policy import address_key, idempotency_key
+    from sendwarden.policy import address_key, duplicate_key
     from sendwarden.services.errors import InvalidInput
     from sendwarden.storage import suppression
     from sendwarden.storage.db import Database
-    from sendwarden.storage.models import SendKeyState, SuppressionKind
+    from sendwarden.storage.models import DuplicateKeyState, SuppressionKind
 
     db = Database(db_url)
     try:
@@ -221,10 +221,10 @@ async def test_check_many_decides_each_request_as_check_alone_would(db_url: str)
                     domain_cap=2,
                 )
             session.add(
-                SendKey(
+                DuplicateKey(
                     user_id=alice.user_id,
-                    key_hash=idempotency_key("out@sender.example", "dup@dup.example", "Hi"),
-                    state=SendKeyState.USED.value,
+                    key_hash=duplicate_key("out@sender.example", "dup@dup.example", "Hi"),
+                    state=DuplicateKeyState.USED.value,
                     created_at=now,
                     used_at=now - timedelta(hours=1),
                 )

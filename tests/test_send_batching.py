@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sendwarden.services.send import SendPipeline, SendRequest, SendResult
 from sendwarden.storage import attempts as attempts_storage
 from sendwarden.storage.audit import verify_chain
-from sendwarden.storage.models import Attempt, AuditEntry, SendKey
+from sendwarden.storage.models import Attempt, AuditEntry, DuplicateKey
 from tests.conftest import ApiHarness, AppFactory, smtp_settings
 from tests.support.api_helpers import API, make_campaign, make_lead
 from tests.support.live_server import counter_totals
@@ -114,7 +114,7 @@ async def test_a_request_that_breaks_the_shared_transaction_fails_alone(
         totals = await counter_totals(session, app.alice.user_id)
     assert "poison" not in subjects and len(subjects) == 5  # nothing of it was written
     assert totals[("user", "")] == 5
-    assert await rows(app, SendKey) == 5
+    assert await rows(app, DuplicateKey) == 5
     assert await rows(app, AuditEntry) == 5 and await chain_ok(app)
 
 

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from sendwarden.services.runtime import recover_interrupted_sends
+from sendwarden.services.crash_recovery import recover_interrupted_sends
 from sendwarden.storage.models import (
     Attempt,
     AuditEntry,
     DailyCounter,
-    SendKey,
+    DuplicateKey,
     Suppression,
 )
 from tests.conftest import ApiHarness, AppFactory, smtp_settings
@@ -91,7 +91,7 @@ async def test_send_blocked_by_suppression_sends_nothing_consumes_nothing(
     assert {ch["name"]: ch["passed"] for ch in body["checks"]}["suppression"] is False
     assert smtp.messages == []
     assert await counter_total(app) == 0
-    assert await rows(app, SendKey) == 0
+    assert await rows(app, DuplicateKey) == 0
     attempt = (
         await app.client.get(f"{API}/attempts/{body['attempt_id']}", headers=app.alice.headers)
     ).json()
@@ -208,7 +208,7 @@ async def test_send_smtp_rejection_is_500_generic_key_released_slot_kept(
     async with app.db.transaction() as session:
         attempt = (await session.scalars(select(Attempt))).one()
         assert attempt.status == "failed" and attempt.smtp_code == 550
-        assert await session.scalar(select(func.count()).select_from(SendKey)) == 0
+        assert await session.scalar(select(func.count()).select_from(DuplicateKey)) == 0
         # A 5.1.1 at RCPT counts like a returned hard bounce.
         supp = (await session.scalars(select(Suppression))).one()
         assert supp.value == "gone@example.net" and supp.source == "bounce"
@@ -274,7 +274,9 @@ async def test_send_smtp_fault_leaves_state_as_specified_and_pool_recovers(
         assert r.json() == {"detail": "An internal error occurred"}
         async with app.db.transaction() as session:
             attempt = (await session.scalars(select(Attempt).where(Attempt.lead_id == lead))).one()
-            keys = {k.attempt_id: k.state for k in (await session.scalars(select(SendKey))).all()}
+            keys = {
+                k.attempt_id: k.state for k in (await session.scalars(select(DuplicateKey))).all()
+            }
         if fault in AMBIGUOUS_FAULTS:
             # The server may have stored the message: never released for a retry.
             assert attempt.status == "unknown"
@@ -326,7 +328,7 @@ async def test_send_interrupted_attempts_become_unknown_on_start(
     task.cancel()
     async with app.db.transaction() as session:
         attempt = (await session.scalars(select(Attempt))).one()
-        key = (await session.scalars(select(SendKey))).one()
+        key = (await session.scalars(select(DuplicateKey))).one()
     assert attempt.status == "unknown" and attempt.message_id
     assert key.state == "in_flight"  # nothing resends it automatically
     smtp.faults = Faults()
@@ -410,7 +412,7 @@ async def test_send_is_dkim_signed_and_verifies(
 async def test_crash_recovery_frees_idempotency_keys_of_interrupted_requests(
     app: ApiHarness, smtp: FaultyServer
 ) -> None:
-    from sendwarden.storage.models import RequestKey
+    from sendwarden.storage.models import HttpIdempotencyKey
 
     c = await make_campaign(app.client, app.alice.headers)
     lead = await make_lead(app.client, app.alice.headers, c, "stuck@example.net")
@@ -425,11 +427,11 @@ async def test_crash_recovery_frees_idempotency_keys_of_interrupted_requests(
         await asyncio.sleep(0.02)
     task.cancel()  # the process "dies" before answering
     async with app.db.transaction() as session:
-        [key] = (await session.scalars(select(RequestKey))).all()
+        [key] = (await session.scalars(select(HttpIdempotencyKey))).all()
         assert key.state == "in_progress" and key.owner == app.state.lease_owner
     await recover_interrupted_sends(app.settings, app.db)
     async with app.db.transaction() as session:
-        assert (await session.scalars(select(RequestKey))).all() == []
+        assert (await session.scalars(select(HttpIdempotencyKey))).all() == []
     smtp.faults = Faults()
     retry = await send(
         app.client, app.alice.headers, c, lead, extra_headers={"Idempotency-Key": "crash-1"}
@@ -474,7 +476,7 @@ async def test_send_message_that_cannot_be_built_frees_its_reservation(
     async with app.db.transaction() as session:
         attempt = (await session.scalars(select(Attempt))).one()
         assert attempt.status == "failed"
-        assert await session.scalar(select(func.count()).select_from(SendKey)) == 0
+        assert await session.scalar(select(func.count()).select_from(DuplicateKey)) == 0
     monkeypatch.undo()
     assert (await send(app.client, app.alice.headers, c, lead)).status_code == 200
 
@@ -516,13 +518,13 @@ async def test_expired_idempotency_keys_are_purged(
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from sendwarden.storage import request_keys
-    from sendwarden.storage.models import RequestKey
+    from sendwarden.storage import http_idempotency
+    from sendwarden.storage.models import HttpIdempotencyKey
 
     async with app.db.transaction() as session:
         for name, age in (("old", timedelta(hours=25)), ("fresh", timedelta(hours=1))):
             session.add(
-                RequestKey(
+                HttpIdempotencyKey(
                     user_id=app.alice.user_id,
                     key=name,
                     request_hash="0" * 64,
@@ -532,11 +534,11 @@ async def test_expired_idempotency_keys_are_purged(
                     created_at=datetime.now(UTC) - age,
                 )
             )
-    monkeypatch.setattr(request_keys, "_last_purge", float("-inf"))
+    monkeypatch.setattr(http_idempotency, "_last_purge", float("-inf"))
     c = await make_campaign(app.client, app.alice.headers)
     lead = await make_lead(app.client, app.alice.headers, c, "purge@example.net")
     r = await send(app.client, app.alice.headers, c, lead, extra_headers={"Idempotency-Key": "new"})
     assert r.status_code == 200
     async with app.db.transaction() as session:
-        keys = sorted((await session.scalars(select(RequestKey.key))).all())
+        keys = sorted((await session.scalars(select(HttpIdempotencyKey.key))).all())
     assert keys == ["fresh", "new"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from sendwarden.storage.models import Attempt, SendKey
+from sendwarden.storage.models import Attempt, DuplicateKey
 from sendwarden.transport.errors import DeliveryError
 from sendwarden.transport.pool import SmtpPool
 from tests.conftest import AppFactory, smtp_settings
@@ -63,7 +63,9 @@ async def test_send_garbled_reply_keeps_key_after_data_and_never_resends(
         assert r.json() == {"detail": "An internal error occurred"}
         async with app.db.transaction() as session:
             attempt = (await session.scalars(select(Attempt).where(Attempt.lead_id == lead))).one()
-            keys = {k.attempt_id: k.state for k in (await session.scalars(select(SendKey))).all()}
+            keys = {
+                k.attempt_id: k.state for k in (await session.scalars(select(DuplicateKey))).all()
+            }
         assert attempt.smtp_code is None
 
         smtp.faults = Faults()

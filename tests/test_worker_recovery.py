@@ -21,7 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from sendwarden.storage.models import Attempt, RequestKey
+from sendwarden.storage.models import Attempt, HttpIdempotencyKey
 from tests.support.live_server import (
     LiveServer,
     SlowCaptureServer,
@@ -71,7 +71,9 @@ async def request_key_states(url: str) -> dict[str, str]:
     database = live_database(url)
     try:
         async with database.read() as session:
-            return {k.key: k.state for k in (await session.scalars(select(RequestKey))).all()}
+            return {
+                k.key: k.state for k in (await session.scalars(select(HttpIdempotencyKey))).all()
+            }
     finally:
         await database.dispose()
 

@@ -12,6 +12,7 @@ from sendwarden.api import errors
 from sendwarden.api.limits import BodySizeLimit
 from sendwarden.api.request_log import RequestLog
 from sendwarden.api.routes import (
+    attempts,
     audit,
     bounces,
     campaigns,
@@ -28,8 +29,9 @@ from sendwarden.observability.logging import configure_logging
 from sendwarden.policy.addresses import allow_test_domains
 from sendwarden.services.background import start_background_poller
 from sendwarden.services.context import PolicySettings
+from sendwarden.services.crash_recovery import recover_interrupted_sends
 from sendwarden.services.leases import LeaseKeeper
-from sendwarden.services.runtime import open_database, recover_interrupted_sends
+from sendwarden.services.wiring import open_database
 from sendwarden.storage import leases
 
 API_PREFIX = "/api/v1/backlink-outreach"
@@ -73,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLog)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (policy, send, suppression, campaigns, inbound, audit):
+    for module in (policy, send, suppression, campaigns, attempts, inbound, audit):
         api.include_router(module.router)
     api.include_router(bounces.router)
     app.include_router(api)

@@ -9,8 +9,8 @@ from sendwarden.config import Settings
 from sendwarden.services.auth import KeyChecker
 from sendwarden.services.auth_limit import FailedAuthLimit
 from sendwarden.services.context import PolicySettings
-from sendwarden.services.runtime import build_pipeline, load_secret
 from sendwarden.services.send import SendPipeline
+from sendwarden.services.wiring import build_pipeline, load_secret
 from sendwarden.storage.db import Database
 from sendwarden.transport.pool import SmtpPool
 

@@ -12,8 +12,8 @@ from sendwarden.cli.errors import EXIT_BLOCKED, EXIT_USER_ERROR, CliError
 from sendwarden.cli.output import print_error, print_json
 from sendwarden.cli.state import JsonOption, UserOption, acting_user, settings, with_database
 from sendwarden.services.context import PolicySettings
-from sendwarden.services.runtime import build_pipeline, load_secret
 from sendwarden.services.send import SendRequest, SendResult
+from sendwarden.services.wiring import build_pipeline, load_secret
 from sendwarden.storage.db import Database
 from sendwarden.transport.config import SmtpConfig
 

@@ -15,7 +15,7 @@ import uvicorn
 from sendwarden.cli.errors import CliError
 from sendwarden.cli.state import current, settings, with_database
 from sendwarden.config import get_settings
-from sendwarden.services.runtime import recover_interrupted_sends
+from sendwarden.services.crash_recovery import recover_interrupted_sends
 from sendwarden.storage.db import Database
 
 APP_FACTORY = "sendwarden.api.app:create_app"

@@ -11,12 +11,11 @@ from sendwarden.policy.addresses import (
     registrable_domain,
 )
 from sendwarden.policy.day import counter_day, validate_timezone
-from sendwarden.policy.idempotency import idempotency_key, normalize_subject
+from sendwarden.policy.duplicates import Duplicate, duplicate_key, normalize_subject
 from sendwarden.policy.region import LegalBasis, RegionInfo, infer_region
 from sendwarden.policy.rules import (
     Check,
     CheckName,
-    Duplicate,
     PolicyDecision,
     PolicyInputs,
     SuppressionHit,
@@ -41,7 +40,7 @@ __all__ = [
     "counter_day",
     "domain_of",
     "evaluate",
-    "idempotency_key",
+    "duplicate_key",
     "infer_region",
     "mailbox_key",
     "normalize_domain",

@@ -47,7 +47,7 @@ def _reject_control_chars(raw: str, what: str) -> None:
 
 
 # Memoised: a send normalises the same two or three addresses about ten times
-# (policy, sender alias, idempotency key, suppression keys) and email-validator
+# (policy, sender alias, duplicate key, suppression keys) and email-validator
 # costs ~0.2 ms per call. Failures raise and are therefore never cached.
 @lru_cache(maxsize=4096)
 def normalize_email(raw: str) -> str:

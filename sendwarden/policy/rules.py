@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from sendwarden.policy.addresses import domain_of, normalize_email, registrable_domain
-from sendwarden.policy.idempotency import idempotency_key
+from sendwarden.policy.duplicates import Duplicate, duplicate_key
 from sendwarden.policy.region import LegalBasis, RegionInfo, infer_region
 from sendwarden.policy.sender import SenderDecision
 
@@ -18,7 +18,6 @@ CheckName = Literal[
     "daily_domain_cap",
     "legal_basis",
 ]
-Duplicate = Literal["sent", "in_flight"] | None
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ class PolicyDecision:
     recipient_domain: str
     registrable_domain: str
     sender: SenderDecision
-    idempotency_key: str
+    duplicate_key: str
     user_count: int
     user_cap: int
     domain_count: int
@@ -168,7 +167,7 @@ def evaluate(inputs: PolicyInputs) -> PolicyDecision:
         recipient_domain=recipient_domain,
         registrable_domain=registrable,
         sender=inputs.sender,
-        idempotency_key=idempotency_key(sender, recipient, inputs.subject),
+        duplicate_key=duplicate_key(sender, recipient, inputs.subject),
         user_count=inputs.user_count,
         user_cap=inputs.user_cap,
         domain_count=inputs.domain_count,

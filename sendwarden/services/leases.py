@@ -1,4 +1,4 @@
-"""Recovering a dead process's sends without a restart (issue 10 item 6).
+"""This process's lease, and the sweep that recovers dead processes' sends (issue 10 item 6).
 
 Every serving process holds a lease (`storage.leases`), refreshed every
 `SENDWARDEN_LEASE_HEARTBEAT` seconds by a background task, and owns the
@@ -7,7 +7,8 @@ seconds each serving process sweeps: leases not refreshed for
 `SENDWARDEN_LEASE_EXPIRY` seconds belong to processes that died (kill -9, OOM),
 and their in-flight work is settled exactly as start-up recovery settles a
 crashed host's: `sending` attempts become `unknown` (their duplicate key stays
-reserved, so nothing resends them) and their request keys are freed.
+reserved, so nothing resends them) and their request keys are freed
+(services.crash_recovery does the settling).
 
 A slow but live send is never swept: the heartbeat runs beside it on the same
 event loop, whatever SMTP takes. Sweeps are safe to run concurrently on any
@@ -25,33 +26,11 @@ import time
 from datetime import timedelta
 
 from sendwarden.config import Settings
-from sendwarden.observability import metrics
-from sendwarden.services.runtime import settle_interrupted
+from sendwarden.services.crash_recovery import sweep_expired
 from sendwarden.storage import leases
 from sendwarden.storage.db import Database
 
 log = logging.getLogger("sendwarden.leases")
-
-
-async def sweep_expired(db: Database, *, expiry: timedelta, keep: str | None = None) -> list[int]:
-    """Settle the in-flight work of processes whose lease expired; returns attempt ids."""
-    async with db.read() as session:
-        if not await leases.expired(session, expiry=expiry):
-            return []  # the usual case: no write transaction at all
-    async with db.transaction() as session:
-        dead = [o for o in await leases.expired(session, expiry=expiry, lock=True) if o != keep]
-        if not dead:
-            return []
-        recovered = await settle_interrupted(session, dead)
-        await leases.remove(session, dead)
-    metrics.LEASE_RECOVERED.inc(len(recovered))
-    log.warning(
-        "recovered the sends of %d dead process(es): %d attempt(s) marked unknown",
-        len(dead),
-        len(recovered),
-        extra={"owners": dead, "attempt_ids": recovered},
-    )
-    return recovered
 
 
 class LeaseKeeper:

@@ -16,8 +16,8 @@ from sendwarden.policy import (
     SuppressionHit,
     counter_day,
     domain_of,
+    duplicate_key,
     evaluate,
-    idempotency_key,
     mailbox_key,
     normalize_email,
     registrable_domain,
@@ -26,7 +26,7 @@ from sendwarden.policy import (
 from sendwarden.policy.sender import SenderDecision
 from sendwarden.services.context import PolicySettings
 from sendwarden.services.errors import InvalidInput, NotConfigured, ServiceError
-from sendwarden.storage import audit, counters, send_keys, suppression
+from sendwarden.storage import audit, counters, duplicate_keys, suppression
 from sendwarden.storage.types import utcnow
 
 
@@ -79,7 +79,7 @@ class _Keys:
     request: CheckRequest
     sender: SenderDecision
     registrable: str
-    idempotency: str
+    duplicate_key: str
     lookup: suppression.Lookup
 
 
@@ -128,7 +128,9 @@ async def check_many(
     )
     hits = await suppression.matching_many(session, [k.lookup for k in valid])
     first_hit = {id(k): found[0] if found else None for k, found in zip(valid, hits, strict=True)}
-    duplicates = await send_keys.duplicate_states(session, [k.idempotency for k in valid], now)
+    duplicates = await duplicate_keys.duplicate_states(
+        session, [k.duplicate_key for k in valid], now
+    )
     decisions: list[PolicyDecision | ServiceError] = []
     for k in keyed:
         if not isinstance(k, _Keys):
@@ -144,7 +146,7 @@ async def check_many(
             domain_count=counts.get((user_id, "domain", k.registrable), 0),
             domain_cap=settings.domain_cap,
             suppression=_hit(hit) if hit is not None else None,
-            duplicate=duplicates.get(k.idempotency),
+            duplicate=duplicates.get(k.duplicate_key),
             require_consent=settings.require_consent,
             consent_recorded=k.request.consent_recorded,
         )
@@ -163,7 +165,7 @@ def _keys(request: CheckRequest, settings: PolicySettings, default: str) -> _Key
             request,
             sender,
             registrable_domain(domain),
-            idempotency_key(sender.effective, request.recipient, request.subject),
+            duplicate_key(sender.effective, request.recipient, request.subject),
             suppression.Lookup(
                 request.user_id, mailbox_key(request.recipient), candidate_domains(domain)
             ),

@@ -28,7 +28,7 @@ from sendwarden.inbound.parse import parse_inbound
 from sendwarden.observability import metrics
 from sendwarden.services import inbound_processing
 from sendwarden.services.errors import NotConfigured, UpstreamFailed
-from sendwarden.services.runtime import load_secret
+from sendwarden.services.wiring import load_secret
 from sendwarden.storage import inbound
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import InboundMessage

@@ -7,7 +7,7 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.services.errors import Conflict, NotFound
-from sendwarden.storage import attempts, audit, send_keys
+from sendwarden.storage import attempts, audit, duplicate_keys
 from sendwarden.storage.models import Attempt, AttemptStatus, Lead, LeadStatus
 from sendwarden.storage.types import utcnow
 
@@ -17,7 +17,7 @@ Resolution = Literal["sent", "failed"]
 async def resolve_unknown(
     session: AsyncSession, *, user_id: int, attempt_id: int, outcome: Resolution, note: str | None
 ) -> Attempt:
-    """`sent` keeps the idempotency key as used; `failed` releases it so a retry may go out."""
+    """`sent` keeps the duplicate key as used; `failed` releases it so a retry may go out."""
     attempt = await attempts.get_attempt(session, user_id=user_id, attempt_id=attempt_id)
     if attempt is None:
         raise NotFound(f"attempt {attempt_id} not found")
@@ -26,14 +26,14 @@ async def resolve_unknown(
     if outcome == "sent":
         attempt.status = AttemptStatus.SENT.value
         attempt.sent_at = attempt.sent_at or utcnow()
-        await send_keys.mark_used(session, attempt_ids=[attempt.id])
+        await duplicate_keys.mark_used(session, attempt_ids=[attempt.id])
         if attempt.lead_id is not None:
             lead = await session.get(Lead, attempt.lead_id)
             if lead is not None and lead.status == LeadStatus.DISCOVERED.value:
                 lead.status = LeadStatus.CONTACTED.value
     else:
         attempt.status = AttemptStatus.FAILED.value
-        await send_keys.release(session, attempt_id=attempt.id)
+        await duplicate_keys.release(session, attempt_id=attempt.id)
     attempt.reason = f"Resolved by an operator as {outcome}" + (f": {note}" if note else "")
     await audit.append(
         session,

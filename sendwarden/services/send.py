@@ -2,7 +2,7 @@
 
 Transactions are kept short and never span SMTP:
   1. one transaction decides: policy reads, then either a `blocked` attempt,
-     or a `sending` attempt together with both cap slots and the idempotency
+     or a `sending` attempt together with both cap slots and the duplicate
      key (all or nothing), its Message-ID and the audit entry;
   2. SMTP runs with no transaction open;
   3. one transaction records the outcome.
@@ -46,7 +46,7 @@ from sendwarden.services.errors import (
     ServiceError,
 )
 from sendwarden.services.group_commit import GroupCommit
-from sendwarden.storage import attempts, audit, campaigns, counters, send_keys
+from sendwarden.storage import attempts, audit, campaigns, counters, duplicate_keys
 from sendwarden.storage.campaigns import LeadContact
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import Attempt, AttemptStatus
@@ -281,7 +281,7 @@ class SendPipeline:
         return values
 
     async def _reserve(self, session: AsyncSession, plan: _Plan) -> _Prepared:
-        """Reserve both cap slots and the idempotency key (all or none), or explain the block.
+        """Reserve both cap slots and the duplicate key (all or none), or explain the block.
 
         The policy reads were advisory: they may predate an earlier request of
         the same batch, or another worker's commit. The conditional upserts
@@ -309,8 +309,8 @@ class SendPipeline:
         if not reservation.ok:
             rule = "daily_user_cap" if reservation.blocked_by == "user" else "daily_domain_cap"
             return await self._refused(session, plan, rule)
-        if not await send_keys.try_reserve(
-            session, user_id=plan.user_id, key_hash=decision.idempotency_key, attempt_id=attempt.id
+        if not await duplicate_keys.try_reserve(
+            session, user_id=plan.user_id, key_hash=decision.duplicate_key, attempt_id=attempt.id
         ):
             await counters.release_slots(
                 session, user_id=plan.user_id, domain=decision.registrable_domain, day=day
@@ -332,7 +332,7 @@ class SendPipeline:
         in_flight = False
         if rule == "idempotency":
             # The key may be another user's: say nothing about whose it is.
-            state = await send_keys.duplicate_state(session, decision.idempotency_key)
+            state = await duplicate_keys.duplicate_state(session, decision.duplicate_key)
             in_flight = state != "sent"
             reason = (
                 "Already sent to this recipient with this subject from this sender address"
@@ -412,7 +412,7 @@ class SendPipeline:
                     updated_at=utcnow(),
                 )
             )
-            await send_keys.release(session, attempt_id=attempt.id)
+            await duplicate_keys.release(session, attempt_id=attempt.id)
 
     async def _record_delivered(self, delivered: list[Attempt]) -> list[Attempt]:
         """Attempts accepted by SMTP: `sent`, key used, lead contacted (one transaction)."""
@@ -421,7 +421,7 @@ class SendPipeline:
         ordered = sorted(delivered, key=lambda a: a.id)
         async with self.db.transaction() as session:
             await attempts.mark_delivered(session, ordered, reason=DELIVERED, now=now)
-            await send_keys.mark_used(session, attempt_ids=[a.id for a in ordered])
+            await duplicate_keys.mark_used(session, attempt_ids=[a.id for a in ordered])
         for attempt in delivered:
             attempt.status, attempt.sent_at, attempt.reason = (
                 AttemptStatus.SENT.value,
@@ -445,7 +445,7 @@ class SendPipeline:
                 return row
             row.status = AttemptStatus.FAILED.value
             row.reason = f"SMTP delivery failed: {explain(error)}"
-            await send_keys.release(session, attempt_id=row.id)
+            await duplicate_keys.release(session, attempt_id=row.id)
             if self.on_rejection is not None and error.permanent and error.stage == "rcpt":
                 await self.on_rejection(session, row, error)
             return row
@@ -483,7 +483,7 @@ def _attempt_values(plan: _Plan, owner: str) -> dict[str, Any]:
         "campaign_id": lead.campaign_id,
         "lead_id": lead.id,
         "recipient_email": decision.recipient_email,
-        "recipient_domain": decision.registrable_domain,
+        "registrable_domain": decision.registrable_domain,
         "sender_email": decision.sender.effective,
         "requested_sender_email": decision.sender.requested,
         "subject": plan.request.subject,
@@ -491,7 +491,7 @@ def _attempt_values(plan: _Plan, owner: str) -> dict[str, Any]:
         "region": decision.region,
         "reason": decision.reason,
         "checks": json.dumps(policy_check.checks_payload(decision)),
-        "idempotency_key": decision.idempotency_key,
+        "duplicate_key": decision.duplicate_key,
         "owner": owner,
     }
 

@@ -66,7 +66,7 @@ class SuppressionSource(StrEnum):
     IMPORT = "import"
 
 
-class SendKeyState(StrEnum):
+class DuplicateKeyState(StrEnum):
     IN_FLIGHT = "in_flight"
     USED = "used"
 
@@ -135,7 +135,7 @@ class Attempt(Base):
     )
     status: Mapped[str] = mapped_column(String(20))
     recipient_email: Mapped[str] = mapped_column(String(320))
-    recipient_domain: Mapped[str] = mapped_column(String(255))
+    registrable_domain: Mapped[str] = mapped_column(String(255))
     sender_email: Mapped[str] = mapped_column(String(320))
     requested_sender_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     subject: Mapped[str] = mapped_column(Text)
@@ -143,7 +143,7 @@ class Attempt(Base):
     region: Mapped[str] = mapped_column(String(8))
     reason: Mapped[str] = mapped_column(Text)
     checks: Mapped[str] = mapped_column(Text, default="[]")
-    idempotency_key: Mapped[str] = mapped_column(String(64))
+    duplicate_key: Mapped[str] = mapped_column(String(64))
     message_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
     smtp_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     smtp_error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -193,8 +193,8 @@ class Suppression(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class SendKey(Base):
-    """Policy idempotency: one (sender, recipient, subject) key for all users, reserved then used.
+class DuplicateKey(Base):
+    """The 24 h duplicate rule: one (sender, recipient, subject) key for all users.
 
     `user_id` is the user whose attempt holds the key now; it is not part of the key.
     """
@@ -210,7 +210,7 @@ class SendKey(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
-class RequestKey(Base):
+class HttpIdempotencyKey(Base):
     """HTTP `Idempotency-Key` header: the first response, replayed for 24 h."""
 
     __tablename__ = "request_keys"

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from sendwarden.api.deps import CurrentUser, Session
 from sendwarden.api.fields import FreeText
+from sendwarden.api.pagination import Limit, Offset
 from sendwarden.api.schemas import BounceOut, Page, SenderIncidentOut
 from sendwarden.storage import inbound_events
 
@@ -24,8 +25,6 @@ StatusFilter = Annotated[
 RecipientFilter = Annotated[
     FreeText | None, Query(max_length=320, description="An address, or a domain")
 ]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
-from fastapi import APIRouter, Path, Query, Response
-from pydantic import Field, ValidationError
+from fastapi import APIRouter, Response
+from pydantic import ValidationError
 
 from sendwarden.api.deps import CurrentUser, Session
-from sendwarden.api.fields import FreeText
+from sendwarden.api.pagination import Id, Limit, Offset
 from sendwarden.api.schemas import (
-    AttemptOut,
     BulkFailure,
     BulkLeads,
     BulkReport,
@@ -18,19 +15,14 @@ from sendwarden.api.schemas import (
     LeadOut,
     LeadStatusUpdate,
     Page,
-    Request,
 )
-from sendwarden.services import leads, resolution
+from sendwarden.services import leads
 from sendwarden.services.campaigns import owned_campaign
 from sendwarden.services.errors import InvalidInput, NotFound
-from sendwarden.storage import attempts, campaigns
-from sendwarden.storage.models import AttemptStatus, LeadStatus
+from sendwarden.storage import campaigns
+from sendwarden.storage.models import LeadStatus
 
 router = APIRouter(tags=["campaigns"])
-
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
 
 
 @router.post("/campaigns", response_model=CampaignOut, status_code=201)
@@ -163,74 +155,3 @@ async def set_lead_status(
     lead.status = body.status.value
     await session.flush()
     return LeadOut.from_row(lead)
-
-
-@router.get("/campaigns/{campaign_id}/attempts", response_model=Page[AttemptOut])
-async def list_attempts(
-    campaign_id: Id,
-    user: CurrentUser,
-    session: Session,
-    status: AttemptStatus | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> Page[AttemptOut]:
-    await owned_campaign(session, user.id, campaign_id)
-    rows, total = await attempts.list_attempts(
-        session,
-        user_id=user.id,
-        campaign_id=campaign_id,
-        status=status.value if status else None,
-        limit=limit,
-        offset=offset,
-    )
-    return Page(
-        items=[AttemptOut.from_row(a) for a in rows], total=total, limit=limit, offset=offset
-    )
-
-
-@router.get("/attempts", response_model=Page[AttemptOut])
-async def list_all_attempts(
-    user: CurrentUser,
-    session: Session,
-    status: AttemptStatus | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> Page[AttemptOut]:
-    """Your attempts, newest first; `?status=unknown` lists those an operator must resolve."""
-    rows, total = await attempts.list_attempts(
-        session,
-        user_id=user.id,
-        status=status.value if status else None,
-        limit=limit,
-        offset=offset,
-    )
-    return Page(
-        items=[AttemptOut.from_row(a) for a in rows], total=total, limit=limit, offset=offset
-    )
-
-
-@router.get("/attempts/{attempt_id}", response_model=AttemptOut)
-async def get_attempt(attempt_id: Id, user: CurrentUser, session: Session) -> AttemptOut:
-    attempt = await attempts.get_attempt(session, user_id=user.id, attempt_id=attempt_id)
-    if attempt is None:
-        raise NotFound(f"attempt {attempt_id} not found")
-    return AttemptOut.from_row(attempt)
-
-
-class ResolveAttempt(Request):
-    outcome: Literal["sent", "failed"]
-    note: FreeText | None = Field(default=None, max_length=1000)
-
-
-@router.post("/attempts/{attempt_id}/resolve", response_model=AttemptOut)
-async def resolve_attempt(
-    attempt_id: Id, body: ResolveAttempt, user: CurrentUser, session: Session
-) -> AttemptOut:
-    """Settle an `unknown` attempt after checking the mail server's logs.
-
-    `failed` releases its idempotency key so the pitch can be sent again.
-    """
-    attempt = await resolution.resolve_unknown(
-        session, user_id=user.id, attempt_id=attempt_id, outcome=body.outcome, note=body.note
-    )
-    return AttemptOut.from_row(attempt)

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
@@ -11,9 +9,8 @@ from fastapi.responses import JSONResponse
 from sendwarden.api.deps import CurrentUser, State
 from sendwarden.api.errors import GENERIC_500
 from sendwarden.api.schemas import AttemptOut, SendRequestIn
-from sendwarden.services.errors import Conflict, InvalidInput
+from sendwarden.services.http_idempotency import Reply, run_once
 from sendwarden.services.send import SendRequest, SendResult
-from sendwarden.storage import request_keys
 
 router = APIRouter(tags=["send"])
 
@@ -27,11 +24,11 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _response(result: SendResult) -> JSONResponse:
+def _reply(result: SendResult) -> Reply:
     if result.outcome == "sent":
-        return JSONResponse(AttemptOut.from_row(result.attempt).model_dump(mode="json"))
+        return Reply(200, AttemptOut.from_row(result.attempt).model_dump(mode="json"))
     if result.outcome == "failed":
-        return JSONResponse(status_code=500, content=GENERIC_500)
+        return Reply(500, GENERIC_500)
     checks = [
         {"name": c.name, "passed": c.passed, "detail": c.detail} for c in result.decision.checks
     ]
@@ -43,8 +40,8 @@ def _response(result: SendResult) -> JSONResponse:
     }
     if result.outcome == "in_flight":
         content["detail"] = "An identical send is already in progress"
-        return JSONResponse(status_code=409, content=content)
-    return JSONResponse(status_code=403, content=content)
+        return Reply(409, content)
+    return Reply(403, content)
 
 
 @router.post(
@@ -61,53 +58,18 @@ async def send(
 ) -> JSONResponse:
     """Send one pitch to a lead through policy, reservation and SMTP."""
     pipeline = await state.send_pipeline()
-    request = SendRequest(
-        campaign_id=body.campaign_id,
-        lead_id=body.lead_id,
-        subject=body.subject,
-        body=body.body,
-        html_body=body.html_body,
-        sender_email=body.sender_email,
-    )
-    if idempotency_key is None:
-        return _response(await pipeline.send(user.id, request))
+    request = SendRequest(**body.model_dump())
 
-    request_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-    async with state.db.transaction() as session:
-        existing = await request_keys.claim(
-            session,
-            user_id=user.id,
-            key=idempotency_key,
-            request_hash=request_hash,
-            owner=state.lease_owner,
-        )
-    if existing is not None:
-        if existing.request_hash != request_hash:
-            raise InvalidInput(
-                "Idempotency-Key", "this key was already used with different request parameters"
-            )
-        if existing.state != request_keys.DONE or existing.response_status is None:
-            raise Conflict("A request with this Idempotency-Key is still in progress")
-        return JSONResponse(
-            status_code=existing.response_status,
-            content=json.loads(existing.response_body or "null"),
-            headers={"Idempotent-Replayed": "true"},
-        )
-    try:
-        response = _response(await pipeline.send(user.id, request))
-    except Exception:
-        # No response to replay: free the key. A retry cannot resend anything that
-        # reached SMTP, because the policy idempotency key is still held.
-        with contextlib.suppress(Exception):
-            async with state.db.transaction() as session:
-                await request_keys.abandon(session, user_id=user.id, key=idempotency_key)
-        raise
-    async with state.db.transaction() as session:
-        await request_keys.complete(
-            session,
-            user_id=user.id,
-            key=idempotency_key,
-            status=response.status_code,
-            body=bytes(response.body).decode(),
-        )
-    return response
+    async def run() -> Reply:
+        return _reply(await pipeline.send(user.id, request))
+
+    reply = await run_once(
+        state.db,
+        user_id=user.id,
+        key=idempotency_key,
+        request_hash=hashlib.sha256(body.model_dump_json().encode()).hexdigest(),
+        owner=state.lease_owner,
+        run=run,
+    )
+    headers = {"Idempotent-Replayed": "true"} if reply.replayed else None
+    return JSONResponse(status_code=reply.status, content=reply.content, headers=headers)

@@ -1,4 +1,5 @@
-"""Policy idempotency keys: reserved (in flight) before SMTP, used after, released on failure.
+"""Duplicate keys (the 24 h rule of policy.duplicates): reserved (in flight) before
+SMTP, used after, released on failure.
 
 A key is the hash of (effective sender, recipient, subject) and is unique across all
 users (product.md §3.3): the recipient sees one sender, whoever asked to send.
@@ -9,28 +10,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sendwarden.policy.duplicates import Duplicate
 from sendwarden.storage.dialect import dialect_name, table_of
-from sendwarden.storage.models import SendKey, SendKeyState
+from sendwarden.storage.models import DuplicateKey, DuplicateKeyState
 from sendwarden.storage.types import utcnow
 
 KEY_LIFETIME = timedelta(hours=24)
 
 
-_KEYS = table_of(SendKey)
+_KEYS = table_of(DuplicateKey)
 
 
 def _reserve(insert: Any) -> Any:
     stmt = insert(_KEYS).values(
         user_id=bindparam("user_id"),
         key_hash=bindparam("key_hash"),
-        state=SendKeyState.IN_FLIGHT.value,
+        state=DuplicateKeyState.IN_FLIGHT.value,
         attempt_id=bindparam("attempt_id"),
         created_at=bindparam("now"),
         used_at=None,
@@ -39,12 +41,12 @@ def _reserve(insert: Any) -> Any:
         index_elements=["key_hash"],
         set_={
             "user_id": bindparam("user_id"),
-            "state": SendKeyState.IN_FLIGHT.value,
+            "state": DuplicateKeyState.IN_FLIGHT.value,
             "attempt_id": bindparam("attempt_id"),
             "created_at": bindparam("now"),
             "used_at": None,
         },
-        where=(_KEYS.c.state == SendKeyState.USED.value)
+        where=(_KEYS.c.state == DuplicateKeyState.USED.value)
         & (_KEYS.c.used_at <= bindparam("expired_before")),
     ).returning(_KEYS.c.id)
 
@@ -54,24 +56,23 @@ _RESERVE = {"postgresql": _reserve(pg_insert), "sqlite": _reserve(sqlite_insert)
 _STATE = select(_KEYS.c.state, _KEYS.c.used_at).where(_KEYS.c.key_hash == bindparam("key_hash"))
 # Not named "attempt_id": an UPDATE reserves its columns' names for SET values.
 _IN_FLIGHT_OF_ATTEMPT = (_KEYS.c.attempt_id == bindparam("of_attempt")) & (
-    _KEYS.c.state == SendKeyState.IN_FLIGHT.value
+    _KEYS.c.state == DuplicateKeyState.IN_FLIGHT.value
 )
 _MARK_USED = (
     update(_KEYS)
     .where(_IN_FLIGHT_OF_ATTEMPT)
-    .values(state=SendKeyState.USED.value, used_at=bindparam("now"))
+    .values(state=DuplicateKeyState.USED.value, used_at=bindparam("now"))
 )
 _RELEASE = delete(_KEYS).where(_IN_FLIGHT_OF_ATTEMPT)
 
 
-Duplicate = Literal["sent", "in_flight"] | None
 _STATES = select(_KEYS.c.key_hash, _KEYS.c.state, _KEYS.c.used_at).where(
     _KEYS.c.key_hash.in_(bindparam("key_hashes", expanding=True))
 )
 
 
 def _duplicate(state: str, used_at: datetime | None, now: datetime) -> Duplicate:
-    if state == SendKeyState.IN_FLIGHT:
+    if state == DuplicateKeyState.IN_FLIGHT:
         return "in_flight"
     if used_at is not None and used_at > now - KEY_LIFETIME:
         return "sent"

@@ -1,4 +1,6 @@
-"""Idempotency key of a send (§3.3): same sender, recipient and subject -> same key.
+"""The 24 h duplicate rule (§3.3): same sender, recipient and subject -> same duplicate key.
+
+Not to be confused with the HTTP `Idempotency-Key` replay (services.http_idempotency).
 
 The key does not name the user: two users sending the same subject to the same
 mailbox from the same sender address are the same send to the recipient.
@@ -9,8 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
+from typing import Literal
 
 from sendwarden.policy.addresses import mailbox_key
+
+# What the duplicate-key store knows of an identical send: used within 24 h, or in flight.
+Duplicate = Literal["sent", "in_flight"] | None
 
 
 def _without_format_chars(text: str) -> str:
@@ -32,7 +38,7 @@ def normalize_subject(subject: str | None) -> str:
     return " ".join(text.split())
 
 
-def idempotency_key(effective_sender: str, recipient: str, subject: str | None) -> str:
+def duplicate_key(effective_sender: str, recipient: str, subject: str | None) -> str:
     """Hex SHA-256 of the normalised (sender, recipient, subject) triple."""
     # A JSON list keeps the components apart: ("a", "bc") and ("ab", "c") differ.
     # ensure_ascii escapes everything, so even lone surrogates encode deterministically.

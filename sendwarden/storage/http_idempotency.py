@@ -1,4 +1,4 @@
-"""Storage for the HTTP `Idempotency-Key` header (Stripe semantics)."""
+"""Storage for the HTTP `Idempotency-Key` replay (Stripe semantics); not the 24 h duplicate rule."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendwarden.storage.models import RequestKey
+from sendwarden.storage.models import HttpIdempotencyKey
 from sendwarden.storage.types import utcnow
 
 LIFETIME = timedelta(hours=24)
@@ -24,31 +24,35 @@ _last_purge = float("-inf")
 async def purge_expired(session: AsyncSession) -> int:
     """Delete keys past their 24 h lifetime: they can no longer be replayed."""
     result = await session.execute(
-        delete(RequestKey).where(RequestKey.created_at <= utcnow() - LIFETIME)
+        delete(HttpIdempotencyKey).where(HttpIdempotencyKey.created_at <= utcnow() - LIFETIME)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def claim(
     session: AsyncSession, *, user_id: int, key: str, request_hash: str, owner: str
-) -> RequestKey | None:
+) -> HttpIdempotencyKey | None:
     """Claim the key for a new request; return the existing row if it is taken and fresh."""
     global _last_purge
     if time.monotonic() - _last_purge > PURGE_EVERY_SECONDS:
         _last_purge = time.monotonic()
         await purge_expired(session)
     existing = await session.scalar(
-        select(RequestKey).where(RequestKey.user_id == user_id, RequestKey.key == key)
+        select(HttpIdempotencyKey).where(
+            HttpIdempotencyKey.user_id == user_id, HttpIdempotencyKey.key == key
+        )
     )
     now = utcnow()
     if existing is not None:
         if existing.created_at > now - LIFETIME:
             return existing
-        await session.execute(delete(RequestKey).where(RequestKey.id == existing.id))
+        await session.execute(
+            delete(HttpIdempotencyKey).where(HttpIdempotencyKey.id == existing.id)
+        )
     try:
         async with session.begin_nested():
             session.add(
-                RequestKey(
+                HttpIdempotencyKey(
                     user_id=user_id,
                     key=key,
                     request_hash=request_hash,
@@ -59,7 +63,9 @@ async def claim(
             )
     except IntegrityError:  # a concurrent request claimed it first
         return await session.scalar(
-            select(RequestKey).where(RequestKey.user_id == user_id, RequestKey.key == key)
+            select(HttpIdempotencyKey).where(
+                HttpIdempotencyKey.user_id == user_id, HttpIdempotencyKey.key == key
+            )
         )
     return None
 
@@ -68,16 +74,18 @@ async def complete(
     session: AsyncSession, *, user_id: int, key: str, status: int, body: str
 ) -> None:
     await session.execute(
-        update(RequestKey)
-        .where(RequestKey.user_id == user_id, RequestKey.key == key)
+        update(HttpIdempotencyKey)
+        .where(HttpIdempotencyKey.user_id == user_id, HttpIdempotencyKey.key == key)
         .values(state=DONE, response_status=status, response_body=body)
     )
 
 
 async def abandon(session: AsyncSession, *, user_id: int, key: str) -> None:
     await session.execute(
-        delete(RequestKey).where(
-            RequestKey.user_id == user_id, RequestKey.key == key, RequestKey.state == IN_PROGRESS
+        delete(HttpIdempotencyKey).where(
+            HttpIdempotencyKey.user_id == user_id,
+            HttpIdempotencyKey.key == key,
+            HttpIdempotencyKey.state == IN_PROGRESS,
         )
     )
 
@@ -87,13 +95,15 @@ async def release_interrupted(session: AsyncSession, *, owner: str | Sequence[st
     no response (owners: a host's name, or lease ids of dead processes).
 
     Freeing their keys lets a client retry; the retry cannot send twice, because
-    the interrupted attempt (now `unknown`) still holds its policy idempotency key.
+    the interrupted attempt (now `unknown`) still holds its duplicate key.
     """
     owners = [owner] if isinstance(owner, str) else list(owner)
     if not owners:
         return 0
     result = await session.execute(
-        delete(RequestKey).where(RequestKey.state == IN_PROGRESS, RequestKey.owner.in_(owners))
+        delete(HttpIdempotencyKey).where(
+            HttpIdempotencyKey.state == IN_PROGRESS, HttpIdempotencyKey.owner.in_(owners)
+        )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -101,6 +111,6 @@ async def release_interrupted(session: AsyncSession, *, owner: str | Sequence[st
 async def in_progress_owners(session: AsyncSession) -> set[str]:
     """Owners (host names, lease ids) of requests still running: a small set."""
     rows = await session.scalars(
-        select(RequestKey.owner).where(RequestKey.state == IN_PROGRESS).distinct()
+        select(HttpIdempotencyKey.owner).where(HttpIdempotencyKey.state == IN_PROGRESS).distinct()
     )
     return {owner for owner in rows.all() if owner is not None}

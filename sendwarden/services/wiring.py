@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from sendwarden.config import Settings
 from sendwarden.services.context import PolicySettings
 from sendwarden.services.inbound_effects import record_send_time_rejection
 from sendwarden.services.send import SendPipeline
-from sendwarden.storage import attempts, instance, leases, request_keys
+from sendwarden.storage import instance
 from sendwarden.storage.audit_key import AuditKey
 from sendwarden.storage.db import Database
 from sendwarden.transport.config import SmtpConfig
@@ -76,30 +72,3 @@ def build_pipeline(
         owner=owner,
     )
     return pipeline, pool
-
-
-async def settle_interrupted(session: AsyncSession, owners: Sequence[str]) -> list[int]:
-    """What dies with a process: its `sending` attempts become `unknown` (their duplicate
-    key stays reserved, so nothing resends them), its `Idempotency-Key`s are freed."""
-    await request_keys.release_interrupted(session, owner=owners)
-    return await attempts.mark_interrupted_as_unknown(session, owner=owners)
-
-
-async def recover_interrupted_sends(settings: Settings, db: Database) -> list[int]:
-    """Start-up crash recovery (product.md §4): everything this host was running.
-
-    Owners are the host name (CLI sends, rows from before leases) and the lease
-    ids of this host's serving processes; other hosts' work is left alone.
-    """
-    instance = settings.sendwarden_instance_name
-    async with db.transaction() as session:
-        await request_keys.purge_expired(session)
-        candidates = {
-            *await attempts.sending_owners(session),
-            *await request_keys.in_progress_owners(session),
-            *await leases.all_owners(session),
-        }
-        owners = {owner for owner in candidates if leases.belongs_to(owner, instance)}
-        recovered = await settle_interrupted(session, sorted(owners))
-        await leases.remove(session, sorted(owners))
-        return recovered

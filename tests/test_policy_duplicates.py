@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sendwarden.policy.idempotency import idempotency_key, normalize_subject
+from sendwarden.policy.duplicates import duplicate_key, normalize_subject
 
 FAST = settings(max_examples=200, deadline=None)
 
@@ -33,19 +33,17 @@ def test_normalize_subject_casefolds_beyond_ascii() -> None:
 def test_idempotency_key_is_hex_sha256_of_normalised_components() -> None:
     expected_payload = json.dumps(["outreach@agency.com", "jane@example.com", "hello there"])
     expected = hashlib.sha256(expected_payload.encode()).hexdigest()
-    assert (
-        idempotency_key("Outreach@Agency.com", " Jane@EXAMPLE.com", "  Hello   There") == expected
-    )
+    assert duplicate_key("Outreach@Agency.com", " Jane@EXAMPLE.com", "  Hello   There") == expected
     assert re.fullmatch(r"[0-9a-f]{64}", expected)
 
 
 def test_idempotency_key_components_are_unambiguous() -> None:
     # Components that concatenate to the same text must still give different keys.
-    assert idempotency_key("a@b.co", "c@d.co", "x") != idempotency_key("a@b.co", "c@d.cox", "")
+    assert duplicate_key("a@b.co", "c@d.co", "x") != duplicate_key("a@b.co", "c@d.cox", "")
 
 
 def test_idempotency_key_idn_domain_spellings_agree() -> None:
-    assert idempotency_key(SENDER, "jörg@bücher.de", "Hi") == idempotency_key(
+    assert duplicate_key(SENDER, "jörg@bücher.de", "Hi") == duplicate_key(
         SENDER, "JÖRG@xn--bcher-kva.de", "hi"
     )
 
@@ -68,18 +66,14 @@ def test_idempotency_key_invariant_under_subject_whitespace_and_case(
     variant = gaps[0] + "".join(w + g for w, g in zip(words, gaps[1:], strict=False))
     variant = variant.upper() if upper else variant.lower()
     assert normalize_subject(variant) == normalize_subject(subject)
-    assert idempotency_key(SENDER, RECIPIENT, variant) == idempotency_key(
-        SENDER, RECIPIENT, subject
-    )
+    assert duplicate_key(SENDER, RECIPIENT, variant) == duplicate_key(SENDER, RECIPIENT, subject)
 
 
 @FAST
 @given(subjects, subjects)
 def test_idempotency_key_sensitive_to_subject(first: str, second: str) -> None:
     same = normalize_subject(first) == normalize_subject(second)
-    keys_equal = idempotency_key(SENDER, RECIPIENT, first) == idempotency_key(
-        SENDER, RECIPIENT, second
-    )
+    keys_equal = duplicate_key(SENDER, RECIPIENT, first) == duplicate_key(SENDER, RECIPIENT, second)
     assert keys_equal == same
 
 
@@ -87,13 +81,11 @@ def test_idempotency_key_sensitive_to_subject(first: str, second: str) -> None:
 @given(st.emails(), st.emails())
 def test_idempotency_key_sensitive_to_recipient(first: str, second: str) -> None:
     same = first.lower() == second.lower()
-    assert (idempotency_key(SENDER, first, "s") == idempotency_key(SENDER, second, "s")) == same
+    assert (duplicate_key(SENDER, first, "s") == duplicate_key(SENDER, second, "s")) == same
 
 
 @FAST
 @given(st.emails(), st.emails())
 def test_idempotency_key_sensitive_to_sender(first: str, second: str) -> None:
     same = first.lower() == second.lower()
-    assert (
-        idempotency_key(first, RECIPIENT, "s") == idempotency_key(second, RECIPIENT, "s")
-    ) == same
+    assert (duplicate_key(first, RECIPIENT, "s") == duplicate_key(second, RECIPIENT, "s")) == same

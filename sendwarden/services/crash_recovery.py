@@ -1,0 +1,74 @@
+"""Crash recovery (product.md §4): settling the work of processes that died mid-send.
+
+A process that dies between reserving a send and recording its outcome leaves
+`sending` attempts and in-progress `Idempotency-Key`s behind. Settling them is
+the same whenever the death is noticed:
+  - at start-up, for everything this host was running (`recover_interrupted_sends`);
+  - while serving, for processes whose lease expired (`sweep_expired`, run by
+    services.leases.LeaseKeeper).
+`sending` attempts become `unknown` (their duplicate key stays reserved, so
+nothing resends them) and their `Idempotency-Key`s are freed, so a client may retry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sendwarden.config import Settings
+from sendwarden.observability import metrics
+from sendwarden.storage import attempts, http_idempotency, leases
+from sendwarden.storage.db import Database
+
+log = logging.getLogger("sendwarden.leases")
+
+
+async def settle_interrupted(session: AsyncSession, owners: Sequence[str]) -> list[int]:
+    """What dies with a process: its `sending` attempts become `unknown` (their duplicate
+    key stays reserved, so nothing resends them), its `Idempotency-Key`s are freed."""
+    await http_idempotency.release_interrupted(session, owner=owners)
+    return await attempts.mark_interrupted_as_unknown(session, owner=owners)
+
+
+async def recover_interrupted_sends(settings: Settings, db: Database) -> list[int]:
+    """Start-up crash recovery (product.md §4): everything this host was running.
+
+    Owners are the host name (CLI sends, rows from before leases) and the lease
+    ids of this host's serving processes; other hosts' work is left alone.
+    """
+    instance = settings.sendwarden_instance_name
+    async with db.transaction() as session:
+        await http_idempotency.purge_expired(session)
+        candidates = {
+            *await attempts.sending_owners(session),
+            *await http_idempotency.in_progress_owners(session),
+            *await leases.all_owners(session),
+        }
+        owners = {owner for owner in candidates if leases.belongs_to(owner, instance)}
+        recovered = await settle_interrupted(session, sorted(owners))
+        await leases.remove(session, sorted(owners))
+        return recovered
+
+
+async def sweep_expired(db: Database, *, expiry: timedelta, keep: str | None = None) -> list[int]:
+    """Settle the in-flight work of processes whose lease expired; returns attempt ids."""
+    async with db.read() as session:
+        if not await leases.expired(session, expiry=expiry):
+            return []  # the usual case: no write transaction at all
+    async with db.transaction() as session:
+        dead = [o for o in await leases.expired(session, expiry=expiry, lock=True) if o != keep]
+        if not dead:
+            return []
+        recovered = await settle_interrupted(session, dead)
+        await leases.remove(session, dead)
+    metrics.LEASE_RECOVERED.inc(len(recovered))
+    log.warning(
+        "recovered the sends of %d dead process(es): %d attempt(s) marked unknown",
+        len(dead),
+        len(recovered),
+        extra={"owners": dead, "attempt_ids": recovered},
+    )
+    return recovered
