@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from sendwarden.api.schemas import BounceOut, SenderIncidentOut
 from sendwarden.inbound.model import BounceClass
+from sendwarden.schemas.inbound import BounceOut, SenderIncidentOut
 from sendwarden.services.inbound_effects import EventSource, RecipientEvent, handle
 from sendwarden.storage import users
 from sendwarden.storage.models import Attempt, AttemptStatus

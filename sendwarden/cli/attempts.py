@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendwarden.api.schemas import AttemptOut
 from sendwarden.cli.output import print_fields, print_json, print_page, print_table
 from sendwarden.cli.state import (
     JsonOption,
@@ -18,6 +17,7 @@ from sendwarden.cli.state import (
     acting_user,
     in_transaction,
 )
+from sendwarden.schemas.attempts import AttemptOut
 from sendwarden.services import resolution
 from sendwarden.services.errors import NotFound
 from sendwarden.storage import attempts

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendwarden.api.schemas import BounceOut, SenderIncidentOut
 from sendwarden.cli.audit import parse_time
 from sendwarden.cli.output import print_page
 from sendwarden.cli.state import (
@@ -20,6 +19,7 @@ from sendwarden.cli.state import (
     acting_user,
     in_transaction,
 )
+from sendwarden.schemas.inbound import BounceOut, SenderIncidentOut
 from sendwarden.storage import inbound_events
 
 bounces_app = typer.Typer(

@@ -8,7 +8,6 @@ import typer
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendwarden.api.schemas import CampaignCreate, CampaignOut, Page
 from sendwarden.cli.output import print_fields, print_json, print_page
 from sendwarden.cli.state import (
     JsonOption,
@@ -18,6 +17,8 @@ from sendwarden.cli.state import (
     acting_user,
     in_transaction,
 )
+from sendwarden.schemas.campaigns import CampaignCreate, CampaignOut
+from sendwarden.schemas.common import Page
 from sendwarden.services.campaigns import owned_campaign
 from sendwarden.services.errors import InvalidInput, NotFound
 from sendwarden.storage import campaigns

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendwarden.api.schemas import LeadCreate, LeadOut, Page
 from sendwarden.cli.campaigns import MAX_ID, CampaignOption, validated
 from sendwarden.cli.errors import CliError
 from sendwarden.cli.output import (
@@ -29,6 +28,8 @@ from sendwarden.cli.state import (
     acting_user,
     in_transaction,
 )
+from sendwarden.schemas.campaigns import LeadCreate, LeadOut
+from sendwarden.schemas.common import Page
 from sendwarden.services import leads
 from sendwarden.services.campaigns import owned_campaign
 from sendwarden.services.errors import InvalidInput, NotFound

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendwarden.api.schemas import ReplyOut
 from sendwarden.cli.campaigns import MAX_ID, CampaignOption
 from sendwarden.cli.output import print_json, print_page
 from sendwarden.cli.state import (
@@ -19,6 +18,7 @@ from sendwarden.cli.state import (
     in_transaction,
 )
 from sendwarden.inbound.model import ReplyClass
+from sendwarden.schemas.inbound import ReplyOut
 from sendwarden.services import replies
 from sendwarden.services.campaigns import owned_campaign
 from sendwarden.services.errors import NotFound

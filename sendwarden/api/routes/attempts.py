@@ -8,9 +8,10 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from sendwarden.api.deps import CurrentUser, Session
-from sendwarden.api.fields import FreeText
 from sendwarden.api.pagination import Id, Limit, Offset
-from sendwarden.api.schemas import AttemptOut, Page, Request
+from sendwarden.schemas.attempts import AttemptOut
+from sendwarden.schemas.common import Page, Request
+from sendwarden.schemas.fields import FreeText
 from sendwarden.services import resolution
 from sendwarden.services.campaigns import owned_campaign
 from sendwarden.services.errors import NotFound

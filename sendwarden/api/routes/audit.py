@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from sendwarden.api.deps import CurrentUser, Session
-from sendwarden.api.fields import FreeText
-from sendwarden.api.schemas import AuditOut, Page
+from sendwarden.api.schemas import AuditOut
+from sendwarden.schemas.common import Page
+from sendwarden.schemas.fields import FreeText
 from sendwarden.storage import audit
 from sendwarden.storage.models import AuditEntry
 

@@ -8,9 +8,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from sendwarden.api.deps import CurrentUser, Session
-from sendwarden.api.fields import FreeText
 from sendwarden.api.pagination import Limit, Offset
-from sendwarden.api.schemas import BounceOut, Page, SenderIncidentOut
+from sendwarden.schemas.common import Page
+from sendwarden.schemas.fields import FreeText
+from sendwarden.schemas.inbound import BounceOut, SenderIncidentOut
 from sendwarden.storage import inbound_events
 
 router = APIRouter(tags=["bounces"])

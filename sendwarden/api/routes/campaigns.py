@@ -5,7 +5,7 @@ from pydantic import ValidationError
 
 from sendwarden.api.deps import CurrentUser, Session
 from sendwarden.api.pagination import Id, Limit, Offset
-from sendwarden.api.schemas import (
+from sendwarden.schemas.campaigns import (
     BulkFailure,
     BulkLeads,
     BulkReport,
@@ -14,8 +14,8 @@ from sendwarden.api.schemas import (
     LeadCreate,
     LeadOut,
     LeadStatusUpdate,
-    Page,
 )
+from sendwarden.schemas.common import Page
 from sendwarden.services import leads
 from sendwarden.services.campaigns import owned_campaign
 from sendwarden.services.errors import InvalidInput, NotFound

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from sendwarden.api.deps import CurrentUser, Session, State
-from sendwarden.api.schemas import Page, ReplyOut, Request
 from sendwarden.inbound.model import ReplyClass
+from sendwarden.schemas.common import Page, Request
+from sendwarden.schemas.inbound import ReplyOut
 from sendwarden.services import replies
 from sendwarden.services.campaigns import owned_campaign
 from sendwarden.services.errors import NotFound

@@ -3,7 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from sendwarden.api.deps import CurrentUser, Session, State
-from sendwarden.api.schemas import CheckOut, ValidateRequest, ValidateResponse
+from sendwarden.api.schemas import ValidateRequest, ValidateResponse
+from sendwarden.schemas.attempts import CheckOut
 from sendwarden.services import policy_check
 
 router = APIRouter(tags=["policy"])

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from sendwarden.api.deps import CurrentUser, State
 from sendwarden.api.errors import GENERIC_500
-from sendwarden.api.schemas import AttemptOut, SendRequestIn
+from sendwarden.schemas.attempts import AttemptOut, SendRequestIn
 from sendwarden.services.http_idempotency import Reply, run_once
 from sendwarden.services.send import SendRequest, SendResult
 

@@ -7,14 +7,9 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from sendwarden.api.deps import CurrentUser, Session
-from sendwarden.api.fields import FreeText
-from sendwarden.api.schemas import (
-    ImportReport,
-    ImportRowError,
-    Page,
-    SuppressionCreate,
-    SuppressionOut,
-)
+from sendwarden.api.schemas import ImportReport, ImportRowError, SuppressionCreate, SuppressionOut
+from sendwarden.schemas.common import Page
+from sendwarden.schemas.fields import FreeText
 from sendwarden.services import suppressions
 from sendwarden.services.errors import InvalidInput, NotFound
 from sendwarden.storage import suppression
