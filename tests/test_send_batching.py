@@ -1,4 +1,4 @@
-"""Group-committed send transactions (services/send.py): concurrent sends share the
+"""Group-committed send transactions (services/send/): concurrent sends share the
 decision and bookkeeping transactions without changing what any single send does."""
 
 from __future__ import annotations

@@ -462,7 +462,7 @@ async def test_send_service_refuses_header_injection_before_writing(
 async def test_send_message_that_cannot_be_built_frees_its_reservation(
     app: ApiHarness, smtp: FaultyServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sendwarden.services.send as send_module
+    import sendwarden.services.send.compose as send_module
 
     def broken(**_: Any) -> Any:
         raise RuntimeError("simulated MIME failure")

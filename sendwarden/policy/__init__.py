@@ -20,11 +20,13 @@ from sendwarden.policy.rules import (
     PolicyInputs,
     SuppressionHit,
     evaluate,
+    lost_race,
     refused,
 )
 from sendwarden.policy.sender import SenderDecision, resolve_sender
 
 __all__ = [
+    "lost_race",
     "refused",
     "Check",
     "CheckName",

@@ -186,3 +186,23 @@ def refused(decision: PolicyDecision, rule: CheckName, detail: str) -> PolicyDec
         Check(rule, False, detail) if check.name == rule else check for check in decision.checks
     )
     return replace(decision, allowed=False, reason=detail, checks=checks)
+
+
+def lost_race(decision: PolicyDecision, rule: CheckName, duplicate: Duplicate) -> PolicyDecision:
+    """`refused`, explained: the reservation of `rule` failed although the reads allowed it.
+
+    A cap is then exactly full. A duplicate key may be another user's: the
+    explanation names neither the recipient nor the sender (nor whose it is).
+    """
+    if rule == "daily_user_cap":
+        detail = _user_cap_check(decision.user_cap, decision.user_cap).detail
+    elif rule == "daily_domain_cap":
+        cap = decision.domain_cap
+        detail = _domain_cap_check(decision.registrable_domain, cap, cap).detail
+    elif duplicate == "sent":
+        detail = (
+            "Already sent to this recipient with this subject from this sender address within 24 h"
+        )
+    else:
+        detail = "An identical send to this recipient from this sender address is in progress"
+    return refused(decision, rule, detail)
