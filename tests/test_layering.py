@@ -16,10 +16,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sendwarden"
 ALLOWED: dict[str, set[str]] = {
     "policy": set(),  # the pure core: no I/O, nothing else of ours
     "mailformat": set(),
+    "tls": set(),
     "config": set(),
     "observability": set(),
-    "transport": {"config", "mailformat", "policy"},
-    "inbound": {"config", "mailformat", "policy"},
+    "transport": {"config", "mailformat", "policy", "tls"},
+    "inbound": {"config", "mailformat", "policy", "tls"},
     "storage": {"config", "policy"},
     "schemas": {"policy", "storage", "transport"},
     "services": {
@@ -30,6 +31,7 @@ ALLOWED: dict[str, set[str]] = {
         "policy",
         "schemas",
         "storage",
+        "tls",
         "transport",
     },
 }

@@ -19,7 +19,7 @@ from sendwarden.cli.state import (
 )
 from sendwarden.schemas.campaigns import CampaignCreate, CampaignOut
 from sendwarden.schemas.common import Page
-from sendwarden.services.campaigns import owned_campaign
+from sendwarden.services.campaigns import campaign_page, owned_campaign
 from sendwarden.services.errors import InvalidInput, NotFound
 from sendwarden.storage import campaigns
 from sendwarden.storage.models import Campaign
@@ -84,16 +84,7 @@ def list_campaigns(
 
     async def work(session: AsyncSession) -> Page[CampaignOut]:
         owner = await acting_user(session, user)
-        rows, total = await campaigns.list_campaigns(
-            session, user_id=owner.id, limit=limit, offset=offset
-        )
-        counts = await campaigns.lead_counts(session, [c.id for c in rows])
-        return Page(
-            items=[CampaignOut.from_row(c, counts.get(c.id, 0)) for c in rows],
-            total=total,
-            limit=limit,
-            offset=offset,
-        )
+        return await campaign_page(session, owner.id, limit=limit, offset=offset)
 
     page = in_transaction(work)
     print_page(

@@ -31,7 +31,7 @@ from sendwarden.cli.state import (
 from sendwarden.schemas.campaigns import LeadCreate, LeadOut
 from sendwarden.schemas.common import Page
 from sendwarden.services import leads
-from sendwarden.services.campaigns import owned_campaign
+from sendwarden.services.campaigns import lead_page, owned_campaign
 from sendwarden.services.errors import InvalidInput, NotFound
 from sendwarden.storage import campaigns
 from sendwarden.storage.models import Lead, LeadStatus
@@ -300,17 +300,8 @@ def list_leads(
 
     async def work(session: AsyncSession) -> Page[LeadOut]:
         owner = await acting_user(session, user)
-        await owned_campaign(session, owner.id, campaign)
-        rows, total = await campaigns.list_leads(
-            session,
-            user_id=owner.id,
-            campaign_id=campaign,
-            status=status.value if status else None,
-            limit=limit,
-            offset=offset,
-        )
-        return Page(
-            items=[LeadOut.from_row(r) for r in rows], total=total, limit=limit, offset=offset
+        return await lead_page(
+            session, owner.id, campaign, status=status, limit=limit, offset=offset
         )
 
     page = in_transaction(work)

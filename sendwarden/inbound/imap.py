@@ -19,6 +19,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
 from sendwarden.config import Settings
+from sendwarden.tls import client_context
 
 IMPLICIT_TLS_PORT = 993
 BODY_ITEM = b"BODY[]"
@@ -190,13 +191,7 @@ def _connect(config: ImapConfig) -> IMAPClient:
 
 
 def _tls_context(config: ImapConfig) -> ssl.SSLContext:
-    if config.verify_tls:
-        cafile = str(config.ca_file) if config.ca_file is not None else None
-        return ssl.create_default_context(cafile=cafile)
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # explicit opt-out: IMAP_VERIFY_TLS=false
-    return context
+    return client_context(verify=config.verify_tls, ca_file=config.ca_file)
 
 
 def _fetch_from_folder(

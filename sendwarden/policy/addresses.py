@@ -133,11 +133,18 @@ def to_a_label(domain: str) -> str:
     are valid inputs for public-suffix look-ups but never valid mail domains.
     """
     _reject_control_chars(domain, "domain")
-    candidate = domain.strip().removesuffix(".")
+    return a_label(domain.strip().removesuffix("."), shown=domain)
+
+
+def a_label(domain: str, *, shown: str | None = None) -> str:
+    """The IDNA A-label (punycode) form of a domain under UTS #46, as it goes on the wire.
+
+    The one IDNA encoder: policy keys, SMTP envelopes, headers and DKIM all use it.
+    """
     try:
-        return idna.encode(candidate, uts46=True).decode("ascii")
+        return idna.encode(domain, uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError) as exc:
-        raise InvalidAddress(f"{domain!r} is not a valid domain: {exc}") from None
+        raise InvalidAddress(f"{shown or domain!r} is not a valid domain: {exc}") from None
 
 
 @cache

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.storage.dialect import table_of
 from sendwarden.storage.models import Attempt, AttemptStatus, Lead, LeadStatus
+from sendwarden.storage.pagination import page
 from sendwarden.storage.types import utcnow
 
 _ATTEMPTS = table_of(Attempt)
@@ -97,11 +98,9 @@ async def list_attempts(
         conditions.append(Attempt.campaign_id == campaign_id)
     if status is not None:
         conditions.append(Attempt.status == status)
-    total = await session.scalar(select(func.count(Attempt.id)).where(*conditions))
-    rows = await session.scalars(
-        select(Attempt).where(*conditions).order_by(Attempt.id.desc()).limit(limit).offset(offset)
+    return await page(
+        session, Attempt, conditions, order_by=Attempt.id.desc(), limit=limit, offset=offset
     )
-    return list(rows.all()), int(total or 0)
 
 
 async def mark_interrupted_as_unknown(

@@ -30,11 +30,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.storage.dialect import table_of
 from sendwarden.storage.models import AuditEntry, AuditHead
+from sendwarden.storage.pagination import page
 from sendwarden.storage.types import utcnow
 
 GENESIS_HASH = "0" * 64
@@ -346,26 +347,29 @@ class AuditFilter:
     event: str | None = None
 
 
-def _filtered(query: Select[Any], f: AuditFilter) -> Select[Any]:
-    query = query.where(AuditEntry.user_id == f.user_id)
+def _conditions(f: AuditFilter) -> list[ColumnElement[bool]]:
+    conditions = [AuditEntry.user_id == f.user_id]
     if f.since is not None:
-        query = query.where(AuditEntry.created_at >= f.since)
+        conditions.append(AuditEntry.created_at >= f.since)
     if f.until is not None:
-        query = query.where(AuditEntry.created_at < f.until)
+        conditions.append(AuditEntry.created_at < f.until)
     if f.policy_result is not None:
-        query = query.where(AuditEntry.policy_result == f.policy_result)
+        conditions.append(AuditEntry.policy_result == f.policy_result)
     if f.recipient is not None:
-        query = query.where(func.lower(AuditEntry.lead_email) == f.recipient.lower())
+        conditions.append(func.lower(AuditEntry.lead_email) == f.recipient.lower())
     if f.event is not None:
-        query = query.where(AuditEntry.event == f.event)
-    return query
+        conditions.append(AuditEntry.event == f.event)
+    return conditions
 
 
 async def list_entries(
     session: AsyncSession, f: AuditFilter, *, limit: int, offset: int
 ) -> tuple[list[AuditEntry], int]:
-    total = await session.scalar(_filtered(select(func.count()).select_from(AuditEntry), f))
-    rows = await session.scalars(
-        _filtered(select(AuditEntry), f).order_by(AuditEntry.seq.desc()).limit(limit).offset(offset)
+    return await page(
+        session,
+        AuditEntry,
+        _conditions(f),
+        order_by=AuditEntry.seq.desc(),
+        limit=limit,
+        offset=offset,
     )
-    return list(rows.all()), int(total or 0)

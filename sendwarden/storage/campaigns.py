@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.storage.dialect import table_of
 from sendwarden.storage.models import Campaign, Lead
+from sendwarden.storage.pagination import page
 
 
 async def create_campaign(
@@ -32,15 +33,14 @@ async def get_campaign(session: AsyncSession, *, user_id: int, campaign_id: int)
 async def list_campaigns(
     session: AsyncSession, *, user_id: int, limit: int, offset: int
 ) -> tuple[list[Campaign], int]:
-    total = await session.scalar(select(func.count(Campaign.id)).where(Campaign.user_id == user_id))
-    rows = await session.scalars(
-        select(Campaign)
-        .where(Campaign.user_id == user_id)
-        .order_by(Campaign.id)
-        .limit(limit)
-        .offset(offset)
+    return await page(
+        session,
+        Campaign,
+        [Campaign.user_id == user_id],
+        order_by=Campaign.id,
+        limit=limit,
+        offset=offset,
     )
-    return list(rows.all()), int(total or 0)
 
 
 async def delete_campaign(session: AsyncSession, *, user_id: int, campaign_id: int) -> bool:
@@ -156,8 +156,4 @@ async def list_leads(
     conditions = [Lead.campaign_id == campaign_id, Lead.user_id == user_id]
     if status is not None:
         conditions.append(Lead.status == status)
-    total = await session.scalar(select(func.count(Lead.id)).where(*conditions))
-    rows = await session.scalars(
-        select(Lead).where(*conditions).order_by(Lead.id).limit(limit).offset(offset)
-    )
-    return list(rows.all()), int(total or 0)
+    return await page(session, Lead, conditions, order_by=Lead.id, limit=limit, offset=offset)

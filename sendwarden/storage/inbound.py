@@ -18,6 +18,7 @@ from sendwarden.storage.models import (
     MailboxCursor,
     Reply,
 )
+from sendwarden.storage.pagination import page
 from sendwarden.storage.types import utcnow
 
 
@@ -69,11 +70,9 @@ async def list_replies(
     session: AsyncSession, *, user_id: int, campaign_id: int, limit: int, offset: int
 ) -> tuple[list[Reply], int]:
     conditions = [Reply.user_id == user_id, Reply.campaign_id == campaign_id]
-    total = await session.scalar(select(func.count(Reply.id)).where(*conditions))
-    rows = await session.scalars(
-        select(Reply).where(*conditions).order_by(Reply.id.desc()).limit(limit).offset(offset)
+    return await page(
+        session, Reply, conditions, order_by=Reply.id.desc(), limit=limit, offset=offset
     )
-    return list(rows.all()), int(total or 0)
 
 
 async def get_reply(session: AsyncSession, *, user_id: int, reply_id: int) -> Reply | None:

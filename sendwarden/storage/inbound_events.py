@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.storage.models import Attempt, BounceEvent, SenderIncident
+from sendwarden.storage.pagination import count, window
 
 
 @dataclass(frozen=True)
@@ -50,17 +51,17 @@ async def _page(
     limit: int,
     offset: int,
 ) -> tuple[list[tuple[Any, str | None]], int]:
-    total = await session.scalar(select(func.count(model.id)).where(*conditions))
-    rows: Select[Any] = (
+    total = await count(session, model, conditions)
+    rows = window(
         select(model, Attempt.message_id)
         .outerjoin(Attempt, Attempt.id == model.attempt_id)
-        .where(*conditions)
-        .order_by(model.id.desc())
-        .limit(limit)
-        .offset(offset)
+        .where(*conditions),
+        order_by=model.id.desc(),
+        limit=limit,
+        offset=offset,
     )
     result = await session.execute(rows)
-    return [(row[0], row[1]) for row in result.all()], int(total or 0)
+    return [(row[0], row[1]) for row in result.all()], total
 
 
 async def list_bounces(

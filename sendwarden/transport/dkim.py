@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dkim
-import idna
 
+from sendwarden.policy.addresses import InvalidAddress, a_label
 from sendwarden.transport.errors import TransportConfigError
 
 SIGNED_HEADERS: tuple[bytes, ...] = (
@@ -44,12 +44,12 @@ class DkimSigner:
             signature: bytes = dkim.sign(
                 raw,
                 self.selector.encode("ascii"),
-                idna.encode(self.domain, uts46=True),
+                a_label(self.domain).encode("ascii"),
                 self.private_key,
                 canonicalize=(b"relaxed", b"relaxed"),
                 include_headers=list(SIGNED_HEADERS),
             )
-        except dkim.DKIMException as exc:
+        except (dkim.DKIMException, InvalidAddress) as exc:
             # dkimpy's messages describe the key/message, never contain the key itself.
             raise TransportConfigError(f"DKIM signing failed: {exc}") from exc
         return signature + raw

@@ -15,8 +15,7 @@ from email.utils import format_datetime
 from functools import lru_cache
 from urllib.parse import quote
 
-import idna
-
+from sendwarden.policy.addresses import InvalidAddress, a_label
 from sendwarden.transport.errors import HeaderInjectionError, InvalidAddressError
 
 # `refold_source="none"` keeps headers set with `set_raw` exactly as written. The
@@ -127,8 +126,8 @@ def _literal(name: str, text: str) -> str:
 
 def _ascii_domain(field: str, domain: str) -> str:
     try:
-        return idna.encode(domain, uts46=True).decode("ascii")
-    except idna.IDNAError as exc:
+        return a_label(domain)
+    except InvalidAddress as exc:
         raise InvalidAddressError(field) from exc
 
 

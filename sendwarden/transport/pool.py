@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import aiosmtplib
-import idna
 
+from sendwarden.policy.addresses import InvalidAddress, a_label
+from sendwarden.tls import client_context
 from sendwarden.transport.config import SmtpConfig
 from sendwarden.transport.errors import (
     DeliveryError,
@@ -58,14 +59,7 @@ class _Connection:
 
 
 def build_tls_context(config: SmtpConfig) -> ssl.SSLContext:
-    if config.verify_tls:
-        return ssl.create_default_context(
-            cafile=str(config.ca_file) if config.ca_file is not None else None
-        )
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
+    return client_context(verify=config.verify_tls, ca_file=config.ca_file)
 
 
 async def _step(stage: DeliveryStage, awaitable: Awaitable[_T]) -> _T:
@@ -115,8 +109,8 @@ def _envelope_address(field: str, address: str) -> str:
     if domain.isascii():
         return address
     try:
-        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
-    except idna.IDNAError as exc:
+        return f"{local}@{a_label(domain)}"
+    except InvalidAddress as exc:
         raise InvalidAddressError(field) from exc
 
 

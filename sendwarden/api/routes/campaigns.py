@@ -17,7 +17,7 @@ from sendwarden.schemas.campaigns import (
 )
 from sendwarden.schemas.common import Page
 from sendwarden.services import leads
-from sendwarden.services.campaigns import owned_campaign
+from sendwarden.services.campaigns import campaign_page, lead_page, owned_campaign
 from sendwarden.services.errors import InvalidInput, NotFound
 from sendwarden.storage import campaigns
 from sendwarden.storage.models import LeadStatus
@@ -37,16 +37,7 @@ async def create_campaign(body: CampaignCreate, user: CurrentUser, session: Sess
 async def list_campaigns(
     user: CurrentUser, session: Session, limit: Limit = 50, offset: Offset = 0
 ) -> Page[CampaignOut]:
-    rows, total = await campaigns.list_campaigns(
-        session, user_id=user.id, limit=limit, offset=offset
-    )
-    counts = await campaigns.lead_counts(session, [c.id for c in rows])
-    return Page(
-        items=[CampaignOut.from_row(c, counts.get(c.id, 0)) for c in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return await campaign_page(session, user.id, limit=limit, offset=offset)
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignOut)
@@ -131,16 +122,7 @@ async def list_leads(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[LeadOut]:
-    await owned_campaign(session, user.id, campaign_id)
-    rows, total = await campaigns.list_leads(
-        session,
-        user_id=user.id,
-        campaign_id=campaign_id,
-        status=status.value if status else None,
-        limit=limit,
-        offset=offset,
-    )
-    return Page(items=[LeadOut.from_row(r) for r in rows], total=total, limit=limit, offset=offset)
+    return await lead_page(session, user.id, campaign_id, status=status, limit=limit, offset=offset)
 
 
 @router.patch("/campaigns/{campaign_id}/leads/{lead_id}/status", response_model=LeadOut)
