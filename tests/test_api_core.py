@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ApiHarness, AppFactory
 from tests.support.api_helpers import API, make_campaign, make_lead
+from tests.support.harness import ApiHarness, AppFactory
 
 ORIGINAL_FIELDS = (
     "allowed",

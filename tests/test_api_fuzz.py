@@ -20,16 +20,16 @@ from schemathesis import GenerationMode
 from schemathesis.checks import content_type_conformance, response_schema_conformance
 from schemathesis.core.result import Ok
 
-from sendwarden.api.app import create_app
+from sendwarden.api.app import API_PREFIX, create_app
 from sendwarden.api.errors import GENERIC_500
 from sendwarden.storage.models import Reply
-from tests.conftest import Tenant, create_tenant, make_settings, smtp_settings
 from tests.support import databases
 from tests.support.api_helpers import make_campaign, make_lead, send
+from tests.support.harness import Tenant, create_tenant, make_settings, smtp_settings
 from tests.support.smtp_server import FaultyServer
 
 MAX_EXAMPLES = 25
-SEND_PATH = "/api/v1/backlink-outreach/outreach/send"
+SEND_PATH = f"{API_PREFIX}/outreach/send"
 BASE_URL = "http://testserver"
 
 
@@ -71,7 +71,7 @@ class Target:
                 )
             )
         await self.client.post(
-            "/api/v1/backlink-outreach/suppression",
+            f"{API_PREFIX}/suppression",
             json={"email": "gone@blog.example"},
             headers=alice.headers,
         )

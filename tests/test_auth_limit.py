@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from sendwarden.storage import users
-from tests.conftest import ApiHarness, AppFactory
 from tests.support.api_helpers import API
+from tests.support.harness import ApiHarness, AppFactory
 from tests.support.live_server import LiveServer, SlowCaptureServer, live_env, seed_leads
 
 LIMIT = 5

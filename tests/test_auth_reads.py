@@ -9,8 +9,8 @@ from sqlalchemy import select, update
 from sendwarden.storage import users
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import ApiKey, User
-from tests.conftest import ApiHarness, AppFactory, create_tenant
 from tests.support.api_helpers import API, make_campaign
+from tests.support.harness import ApiHarness, AppFactory, create_tenant
 
 
 async def test_concurrent_key_checks_share_reads_and_answer_each_key(

@@ -3,10 +3,10 @@ real DSNs through a real Dovecot poll."""
 
 from __future__ import annotations
 
-from tests.conftest import ApiHarness
 from tests.support.api_helpers import API
 from tests.support.dovecot import DovecotServer
 from tests.support.dovecot import dovecot_server as dovecot_server_fixture  # noqa: F401
+from tests.support.harness import ApiHarness
 from tests.test_inbound_polling import app, dsn, folder, poll, sent_to  # noqa: F401
 
 

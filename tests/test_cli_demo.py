@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sendwarden.api.app import API_PREFIX
+
 DEMO_TIMEOUT = 60
 
 
@@ -168,7 +170,7 @@ def test_demo_keep_running_serves_until_interrupted(
     key = next(line for line in lines if line.startswith("sw_"))
     assert url is not None
     response = httpx.get(
-        f"{url.group(1)}/api/v1/backlink-outreach/campaigns",
+        f"{url.group(1)}{API_PREFIX}/campaigns",
         headers={"Authorization": f"Bearer {key}"},
         trust_env=False,
     )

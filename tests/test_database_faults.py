@@ -26,7 +26,6 @@ from sendwarden.storage import db as db_module
 from sendwarden.storage.db import is_sqlite
 from sendwarden.storage.migrate import upgrade
 from sendwarden.storage.models import Attempt, DuplicateKey
-from tests.conftest import ApiHarness, AppFactory, make_settings, smtp_settings
 from tests.support import databases
 from tests.support.api_helpers import API, make_campaign, make_lead, send
 from tests.support.db_faults import (
@@ -38,7 +37,7 @@ from tests.support.db_faults import (
     sqlite_exclusive_lock,
 )
 from tests.support.db_state import DbSnapshot, snapshot
-from tests.support.harness import asgi_client
+from tests.support.harness import ApiHarness, AppFactory, asgi_client, make_settings, smtp_settings
 from tests.support.route_inventory import protected_routes
 from tests.support.smtp_server import Faults, FaultyServer
 

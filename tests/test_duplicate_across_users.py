@@ -18,9 +18,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sendwarden.api.app import API_PREFIX
 from sendwarden.policy import duplicate_key, normalize_subject
-from tests.conftest import AppFactory, Tenant, create_tenant, smtp_settings
 from tests.support.api_helpers import API, make_campaign, make_lead, send
+from tests.support.harness import AppFactory, Tenant, create_tenant, smtp_settings
 from tests.support.live_server import LiveServer, live_env, seed_leads, send_payload
 from tests.support.smtp_server import FaultyServer
 
@@ -154,7 +155,7 @@ async def test_five_users_concurrently_deliver_once_across_workers(
                 responses = await asyncio.gather(
                     *(
                         client.post(
-                            "/api/v1/backlink-outreach/outreach/send",
+                            f"{API_PREFIX}/outreach/send",
                             json=send_payload(seeded[n % USERS], RECIPIENT, SUBJECT),
                             headers=seeded[n % USERS].headers,
                         )

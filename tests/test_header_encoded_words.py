@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from sendwarden.transport.errors import HeaderInjectionError, InvalidAddressError
 from sendwarden.transport.message import UnsubscribeLinks, build_message, message_bytes
-from tests.conftest import AppFactory, smtp_settings
 from tests.support.api_helpers import API, make_campaign, make_lead, send
+from tests.support.harness import AppFactory, smtp_settings
 from tests.support.smtp_server import FaultyServer
 
 _PAYLOAD = (

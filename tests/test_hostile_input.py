@@ -15,13 +15,12 @@ import pytest
 from sqlalchemy import select
 
 from sendwarden.storage.models import Campaign, Lead, Suppression
-from tests.conftest import ApiHarness
 from tests.support import databases
 from tests.support.api_helpers import API, make_campaign, make_lead
 from tests.support.db_state import snapshot
 from tests.support.dovecot import DovecotServer
 from tests.support.dovecot import dovecot_server as dovecot_server_fixture  # noqa: F401
-from tests.support.harness import open_harness
+from tests.support.harness import ApiHarness, open_harness
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from sendwarden.config import Settings
 from sendwarden.services.polling import poll_once
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import Attempt, BounceEvent, SenderIncident, Suppression
-from tests.conftest import create_tenant
 from tests.support.dovecot import DovecotServer
 from tests.support.dovecot import dovecot_server as dovecot_server_fixture  # noqa: F401
+from tests.support.harness import create_tenant
 
 CORPUS = Path(__file__).parent / "data" / "inbound"
 CATEGORIES = (

@@ -8,9 +8,9 @@ import pytest
 
 from sendwarden.inbound.model import BounceClass, InboundKind
 from sendwarden.inbound.parse import parse_inbound
-from tests.conftest import ApiHarness
 from tests.support.dovecot import DovecotServer
 from tests.support.dovecot import dovecot_server as dovecot_server_fixture  # noqa: F401
+from tests.support.harness import ApiHarness
 from tests.test_inbound_polling import app, folder, poll, sent_to, suppressions  # noqa: F401
 
 SAMPLES = Path(__file__).parent / "data" / "inbound" / "complaints"

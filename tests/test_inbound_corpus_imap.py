@@ -15,9 +15,9 @@ from sendwarden.inbound.model import SUPPRESSING_REPLY_CLASSES, ReplyClass
 from sendwarden.services.polling import poll_once
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import Attempt, Reply, Suppression
-from tests.conftest import create_tenant
 from tests.support.dovecot import DovecotServer
 from tests.support.dovecot import dovecot_server as dovecot_server_fixture  # noqa: F401
+from tests.support.harness import create_tenant
 
 CORPUS = Path(__file__).parent / "data" / "inbound"
 

@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from sendwarden.policy.bounces import SOFT_BOUNCE_LIMIT, BounceEffect, decide_bounce
 from sendwarden.storage.models import BounceEvent
-from tests.conftest import ApiHarness
 from tests.support.api_helpers import API, make_campaign, make_lead, send
 from tests.support.dovecot import DovecotServer
 from tests.support.dovecot import dovecot_server as dovecot_server_fixture  # noqa: F401
+from tests.support.harness import ApiHarness
 from tests.support.smtp_server import Faults, FaultyServer
 from tests.test_inbound_complaint_formats import render
 from tests.test_inbound_polling import (  # noqa: F401

@@ -6,10 +6,10 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from sendwarden.storage.models import Suppression
-from tests.conftest import ApiHarness
 from tests.support.api_helpers import API, make_campaign, make_lead, send
 from tests.support.dovecot import DovecotServer
 from tests.support.dovecot import dovecot_server as dovecot_server_fixture  # noqa: F401
+from tests.support.harness import ApiHarness
 from tests.test_inbound_polling import (  # noqa: F401
     Sent,
     app,

@@ -18,10 +18,10 @@ from sendwarden.storage.models import (
     SenderIncident,
     Suppression,
 )
-from tests.conftest import ApiHarness, AppFactory
 from tests.support.api_helpers import API, make_campaign, make_lead, send
 from tests.support.dovecot import DovecotServer
 from tests.support.dovecot import dovecot_server as dovecot_server_fixture  # noqa: F401
+from tests.support.harness import ApiHarness, AppFactory
 from tests.support.smtp_server import PASSWORD, USERNAME, FaultyServer
 
 _folders = itertools.count()

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from sendwarden.storage.models import Lead, Reply
-from tests.conftest import ApiHarness
 from tests.support.api_helpers import make_campaign, make_lead, send
 from tests.support.dovecot import DovecotServer
 from tests.support.dovecot import dovecot_server as dovecot_server_fixture  # noqa: F401
+from tests.support.harness import ApiHarness
 from tests.support.smtp_server import FaultyServer
 from tests.test_inbound_polling import app, folder, poll, reply, sent_to, suppressions  # noqa: F401
 

@@ -15,7 +15,7 @@ from sendwarden.storage import http_idempotency, leases, users
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import Attempt, AttemptStatus, HttpIdempotencyKey, ProcessLease
 from sendwarden.storage.types import utcnow
-from tests.conftest import make_settings
+from tests.support.harness import make_settings
 
 EXPIRY = timedelta(seconds=30)
 

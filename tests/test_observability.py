@@ -10,8 +10,8 @@ import pytest
 from sendwarden.observability.logging import configure_logging
 from sendwarden.storage.models import MailboxCursor
 from sendwarden.storage.types import utcnow
-from tests.conftest import ApiHarness, AppFactory
 from tests.support.api_helpers import API, make_campaign, make_lead, send
+from tests.support.harness import ApiHarness, AppFactory
 from tests.support.smtp_server import PASSWORD, USERNAME, FaultyServer
 
 ORIGINAL_VALIDATE_REQUEST = {

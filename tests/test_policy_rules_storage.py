@@ -9,10 +9,10 @@ from sqlalchemy import func, select, update
 
 from sendwarden.services import policy_check
 from sendwarden.services.context import PolicySettings
-from sendwarden.storage import counters
+from sendwarden.storage import daily_caps
 from sendwarden.storage.models import DailyCounter, DuplicateKey, SenderIncident, Suppression
-from tests.conftest import ApiHarness, AppFactory, create_tenant, smtp_settings
 from tests.support.api_helpers import make_campaign, make_lead, send
+from tests.support.harness import ApiHarness, AppFactory, create_tenant, smtp_settings
 from tests.support.smtp_server import Faults, FaultyServer
 
 
@@ -131,7 +131,7 @@ async def test_counter_day_follows_configured_timezone(db_url: str) -> None:
         require_consent=False,
     )
     async with db.transaction() as session:
-        await counters.reserve_slots(
+        await daily_caps.reserve_slots(
             session,
             user_id=tenant.user_id,
             domain="example.com",
@@ -212,7 +212,7 @@ async def test_check_many_decides_each_request_as_check_alone_would(db_url: str)
             ):
                 await suppression.add(session, entry)
             for _ in range(2):  # alice: domain full for full.example, 2 of 3 user slots
-                await counters.reserve_slots(
+                await daily_caps.reserve_slots(
                     session,
                     user_id=alice.user_id,
                     domain="full.example",

@@ -7,9 +7,9 @@ import multiprocessing
 
 import pytest
 
-from sendwarden.storage import counters
+from sendwarden.storage import daily_caps
 from sendwarden.storage.db import Database
-from tests.conftest import create_tenant
+from tests.support.harness import create_tenant
 
 DAY = "2026-11-25"
 
@@ -18,7 +18,7 @@ async def _reserve(
     db: Database, user_id: int, domain: str, *, user_cap: int, domain_cap: int
 ) -> bool:
     async with db.transaction() as session:
-        result = await counters.reserve_slots(
+        result = await daily_caps.reserve_slots(
             session,
             user_id=user_id,
             domain=domain,
@@ -34,8 +34,8 @@ async def _reserve(
 async def _counts(db: Database, user_id: int, domain: str) -> tuple[int, int]:
     async with db.transaction() as session:
         return (
-            await counters.read(session, user_id, "user", counters.USER_SCOPE_KEY, DAY),
-            await counters.read(session, user_id, "domain", domain, DAY),
+            await daily_caps.read(session, user_id, "user", daily_caps.USER_SCOPE_KEY, DAY),
+            await daily_caps.read(session, user_id, "domain", domain, DAY),
         )
 
 
@@ -57,7 +57,7 @@ async def test_reservation_refused_domain_slot_gives_user_slot_back_without_roll
     tenant = await create_tenant(db, "racer")
     async with db.transaction() as session:  # committed whatever the outcome
         taken = [
-            await counters.reserve_slots(
+            await daily_caps.reserve_slots(
                 session,
                 user_id=tenant.user_id,
                 domain="a.example",
@@ -76,7 +76,7 @@ async def test_reservation_release_slots_gives_both_back(db: Database) -> None:
     tenant = await create_tenant(db, "racer")
     async with db.transaction() as session:
         for _ in range(2):
-            await counters.reserve_slots(
+            await daily_caps.reserve_slots(
                 session,
                 user_id=tenant.user_id,
                 domain="b.example",
@@ -84,7 +84,7 @@ async def test_reservation_release_slots_gives_both_back(db: Database) -> None:
                 user_cap=10,
                 domain_cap=10,
             )
-        await counters.release_slots(session, user_id=tenant.user_id, domain="b.example", day=DAY)
+        await daily_caps.release_slots(session, user_id=tenant.user_id, domain="b.example", day=DAY)
     assert await _counts(db, tenant.user_id, "b.example") == (1, 1)
 
 

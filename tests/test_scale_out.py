@@ -18,6 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from sendwarden.api.app import API_PREFIX
 from sendwarden.storage.audit import verify_chain
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import Attempt
@@ -34,7 +35,7 @@ from tests.support.live_server import (
 
 pytestmark = pytest.mark.postgres
 
-SEND = "/api/v1/backlink-outreach/outreach/send"
+SEND = f"{API_PREFIX}/outreach/send"
 WORKERS = 4
 DOMAIN_CAP = 20
 LEADS = 200

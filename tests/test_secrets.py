@@ -17,11 +17,11 @@ import httpx
 import pytest
 
 from sendwarden.storage import users
-from tests.conftest import ApiHarness, AppFactory, create_tenant
 from tests.support.api_helpers import API, make_campaign, make_lead, send
 from tests.support.db_state import all_text
 from tests.support.dovecot import DovecotServer
 from tests.support.dovecot import dovecot_server as dovecot_server_fixture  # noqa: F401
+from tests.support.harness import ApiHarness, AppFactory, create_tenant
 from tests.support.smtp_server import PASSWORD, USERNAME, Faults, FaultyServer
 
 

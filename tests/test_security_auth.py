@@ -15,8 +15,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from sendwarden.api.app import API_PREFIX
 from sendwarden.storage import users
-from tests.conftest import ApiHarness, create_tenant
+from tests.support.harness import ApiHarness, create_tenant
 from tests.support.route_inventory import (
     PUBLIC_ROUTES,
     RouteInfo,
@@ -164,9 +165,7 @@ async def test_key_comparison_uses_hmac_compare_digest(
         "unknown prefix": f"{users.KEY_PREFIX}{'f' * 12}_{good.rsplit('_', 1)[1]}",
         "malformed key": "not-a-key",
     }[label]
-    r = await api.client.get(
-        "/api/v1/backlink-outreach/campaigns", headers={"Authorization": f"Bearer {key}"}
-    )
+    r = await api.client.get(f"{API_PREFIX}/campaigns", headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == (200 if label == "good key" else 401)
     ours = [c for c in calls if c[1] == users.hash_key(key)]
     assert len(ours) == 1, "the key's hash must be compared once, with hmac.compare_digest"
@@ -174,7 +173,7 @@ async def test_key_comparison_uses_hmac_compare_digest(
 
 async def test_a_key_revoked_after_use_stops_working(api: ApiHarness) -> None:
     tenant = await create_tenant(api.db, "soon-revoked")
-    url = "/api/v1/backlink-outreach/campaigns"
+    url = f"{API_PREFIX}/campaigns"
     assert (await api.client.get(url, headers=tenant.headers)).status_code == 200
     async with api.db.transaction() as session:
         [key] = await users.list_keys(session, tenant.user_id)

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import update
 
 from sendwarden.storage.models import Attempt, AttemptStatus, Reply
-from tests.conftest import ApiHarness, AppFactory, Tenant, smtp_settings
 from tests.support.api_helpers import API, make_campaign, make_lead, send
 from tests.support.db_state import snapshot
+from tests.support.harness import ApiHarness, AppFactory, Tenant, smtp_settings
 from tests.support.route_inventory import RouteInfo, app_routes, protected_routes
 from tests.support.smtp_server import FaultyServer
 

@@ -16,8 +16,8 @@ from sendwarden.services.send import SendPipeline, SendRequest, SendResult
 from sendwarden.storage import attempts as attempts_storage
 from sendwarden.storage.audit import verify_chain
 from sendwarden.storage.models import Attempt, AuditEntry, DuplicateKey
-from tests.conftest import ApiHarness, AppFactory, smtp_settings
 from tests.support.api_helpers import API, make_campaign, make_lead
+from tests.support.harness import ApiHarness, AppFactory, smtp_settings
 from tests.support.live_server import counter_totals
 from tests.support.smtp_server import FaultyServer
 

@@ -19,8 +19,8 @@ from sendwarden.storage.models import (
     DuplicateKey,
     Suppression,
 )
-from tests.conftest import ApiHarness, AppFactory, smtp_settings
 from tests.support.api_helpers import API, make_campaign, make_lead, send
+from tests.support.harness import ApiHarness, AppFactory, smtp_settings
 from tests.support.smtp_server import Faults, FaultyServer, running_smtp_server
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sendwarden.storage.models import Attempt, DuplicateKey
 from sendwarden.transport.errors import DeliveryError
 from sendwarden.transport.pool import SmtpPool
-from tests.conftest import AppFactory, smtp_settings
 from tests.support.api_helpers import make_campaign, make_lead, send
+from tests.support.harness import AppFactory, smtp_settings
 from tests.support.smtp_server import GARBLE_STAGES, Faults, running_smtp_server
 
 # Stages answered before the client has written any message data.

@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sendwarden.policy import mailbox_key
-from tests.conftest import ApiHarness, AppFactory, smtp_settings
 from tests.support.api_helpers import API, make_campaign, make_lead, send
+from tests.support.harness import ApiHarness, AppFactory, smtp_settings
 from tests.support.smtp_server import FaultyServer
 
 

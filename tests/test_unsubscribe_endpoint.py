@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from sendwarden.policy.unsubscribe_token import make_unsubscribe_token
 from sendwarden.storage.models import Lead, Suppression
-from tests.conftest import ApiHarness, AppFactory
 from tests.support.api_helpers import API, make_campaign, make_lead, send
+from tests.support.harness import ApiHarness, AppFactory
 from tests.support.smtp_server import PASSWORD, USERNAME, FaultyServer
 
 

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from sendwarden.api.app import API_PREFIX
 from sendwarden.storage.models import Attempt, HttpIdempotencyKey
 from tests.support.live_server import (
     LiveServer,
@@ -34,7 +35,7 @@ from tests.test_scale_out import clients_on_every_worker
 
 pytestmark = pytest.mark.postgres
 
-SEND = "/api/v1/backlink-outreach/outreach/send"
+SEND = f"{API_PREFIX}/outreach/send"
 PER_WORKER = 3
 SMTP_DELAY = 9.0  # well past the lease expiry: a slow send of a live worker
 LEASE_EXPIRY = 2.5

@@ -15,7 +15,7 @@ from sendwarden.storage import writer_lock
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import User
 from sendwarden.storage.writer_lock import WriterFileLock
-from tests.conftest import create_tenant
+from tests.support.harness import create_tenant
 
 
 def other_process_holds(path: Path) -> int:

@@ -55,7 +55,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "leads": ("leads", "Add, import, list and update the leads (websites) of a campaign."),
     "replies": ("replies", "List a campaign's replies and correct their classification."),
     "suppress": (
-        "suppress",
+        "suppression",
         "Manage the suppression list (addresses or whole domains, per user or global).",
     ),
     "audit": ("audit", "Read, verify and export the audit log."),

@@ -23,7 +23,7 @@ from sendwarden.inbound.model import BounceClass
 from sendwarden.observability import metrics
 from sendwarden.policy import InvalidAddress, address_key, normalize_email
 from sendwarden.policy.bounces import SOFT_BOUNCE_WINDOW, BounceEffect, decide_bounce
-from sendwarden.services import suppressions
+from sendwarden.services import suppression as suppressions
 from sendwarden.storage import audit
 from sendwarden.storage.inbound import count_soft_bounced_messages
 from sendwarden.storage.models import (

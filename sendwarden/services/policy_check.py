@@ -26,7 +26,7 @@ from sendwarden.policy import (
 from sendwarden.policy.sender import SenderDecision
 from sendwarden.services.context import PolicySettings
 from sendwarden.services.errors import InvalidInput, NotConfigured, ServiceError
-from sendwarden.storage import audit, counters, duplicate_keys, suppression
+from sendwarden.storage import audit, daily_caps, duplicate_keys, suppression
 from sendwarden.storage.types import utcnow
 
 
@@ -120,7 +120,7 @@ async def check_many(
     day = counter_day(now, settings.timezone).isoformat()
     keyed = [_keys(r, settings, default_sender) for r in requests]
     valid = [k for k in keyed if isinstance(k, _Keys)]
-    counts = await counters.read_many(
+    counts = await daily_caps.read_many(
         session,
         user_ids=[k.request.user_id for k in valid],
         domains=[k.registrable for k in valid],
@@ -141,7 +141,7 @@ async def check_many(
             recipient_email=k.request.recipient,
             sender=k.sender,
             subject=k.request.subject,
-            user_count=counts.get((user_id, "user", counters.USER_SCOPE_KEY), 0),
+            user_count=counts.get((user_id, "user", daily_caps.USER_SCOPE_KEY), 0),
             user_cap=settings.user_cap,
             domain_count=counts.get((user_id, "domain", k.registrable), 0),
             domain_cap=settings.domain_cap,

@@ -16,7 +16,7 @@ from sendwarden.storage.types import utcnow
 
 _ATTEMPTS = table_of(Attempt)
 _LEADS = table_of(Lead)
-# Built once: every send runs them (see storage.counters).
+# Built once: every send runs them (see storage.daily_caps).
 # One multi-row INSERT ... RETURNING per batch, ids in the order of the rows.
 _INSERT = insert(_ATTEMPTS).returning(_ATTEMPTS.c.id, sort_by_parameter_order=True)
 _MARK_SENT = (

@@ -115,7 +115,7 @@ def audit_key_of(session: AsyncSession) -> bytes:
 
 _ENTRIES = table_of(AuditEntry)
 _HEADS = table_of(AuditHead)
-# Built once: every send appends (see storage.counters).
+# Built once: every send appends (see storage.daily_caps).
 _ADVANCE_HEAD = (
     update(_HEADS)
     .where(_HEADS.c.id == HEAD_ID)

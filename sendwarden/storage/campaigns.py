@@ -99,7 +99,7 @@ class LeadContact:
 
 
 _LEADS = table_of(Lead)
-# Built once: every send runs it (see storage.counters).
+# Built once: every send runs it (see storage.daily_caps).
 _LEAD_CONTACTS = select(
     _LEADS.c.id,
     _LEADS.c.user_id,

@@ -51,7 +51,7 @@ def _reserve(insert: Any) -> Any:
     ).returning(_KEYS.c.id)
 
 
-# Built once: these run on every send (see storage.counters).
+# Built once: these run on every send (see storage.daily_caps).
 _RESERVE = {"postgresql": _reserve(pg_insert), "sqlite": _reserve(sqlite_insert)}
 _STATE = select(_KEYS.c.state, _KEYS.c.used_at).where(_KEYS.c.key_hash == bindparam("key_hash"))
 # Not named "attempt_id": an UPDATE reserves its columns' names for SET values.

@@ -77,7 +77,7 @@ async def issue_key(session: AsyncSession, user: User, name: str) -> IssuedKey:
 
 _KEYS = table_of(ApiKey)
 _USERS = table_of(User)
-# Built once: every authenticated request runs it (see storage.counters).
+# Built once: every authenticated request runs it (see storage.daily_caps).
 _KEYS_AND_USERS = (
     select(
         _KEYS.c.prefix,

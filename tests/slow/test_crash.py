@@ -27,6 +27,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from sendwarden.api.app import API_PREFIX
 from sendwarden.devsmtp.server import CapturedMessage
 from sendwarden.storage.audit import verify_chain
 from sendwarden.storage.models import Attempt, AttemptStatus, AuditEntry, DailyCounter
@@ -41,7 +42,7 @@ from tests.support.live_server import (
     send_payload,
 )
 
-SEND = "/api/v1/backlink-outreach/outreach/send"
+SEND = f"{API_PREFIX}/outreach/send"
 LEADS = 500
 REPEATS = 25  # extra requests for leads already in the queue, under a new Idempotency-Key
 CONCURRENCY = 10

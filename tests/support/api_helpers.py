@@ -6,7 +6,9 @@ from typing import Any
 
 import httpx
 
-API = "/api/v1/backlink-outreach"
+from sendwarden.api.app import API_PREFIX as API
+
+__all__ = ["API", "make_campaign", "make_lead", "send"]
 
 
 async def make_campaign(

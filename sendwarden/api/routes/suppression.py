@@ -10,7 +10,7 @@ from sendwarden.api.deps import CurrentUser, Session
 from sendwarden.api.schemas import ImportReport, ImportRowError, SuppressionCreate, SuppressionOut
 from sendwarden.schemas.common import Page
 from sendwarden.schemas.fields import FreeText
-from sendwarden.services import suppressions
+from sendwarden.services import suppression as suppressions
 from sendwarden.services.errors import InvalidInput, NotFound
 from sendwarden.storage import suppression
 from sendwarden.storage.models import Suppression, SuppressionKind, SuppressionSource

@@ -21,7 +21,7 @@ from sendwarden.services import policy_check
 from sendwarden.services.context import PolicySettings
 from sendwarden.services.errors import InvalidInput, NotFound, ServiceError
 from sendwarden.services.send.model import Outcome, SendRequest
-from sendwarden.storage import attempts, audit, campaigns, counters, duplicate_keys
+from sendwarden.storage import attempts, audit, campaigns, daily_caps, duplicate_keys
 from sendwarden.storage.campaigns import LeadContact
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import Attempt, AttemptStatus
@@ -180,7 +180,7 @@ class Decider:
         day = counter_day(plan.now, self.policy.timezone).isoformat()
         # All or nothing without a savepoint (two more statements per send, inside
         # the lock): each refused step gives back what the earlier ones took.
-        reservation = await counters.reserve_slots(
+        reservation = await daily_caps.reserve_slots(
             session,
             user_id=plan.user_id,
             domain=decision.registrable_domain,
@@ -194,7 +194,7 @@ class Decider:
         if not await duplicate_keys.try_reserve(
             session, user_id=plan.user_id, key_hash=decision.duplicate_key, attempt_id=attempt.id
         ):
-            await counters.release_slots(
+            await daily_caps.release_slots(
                 session, user_id=plan.user_id, domain=decision.registrable_domain, day=day
             )
             return await _lost_race(session, plan, attempt, "idempotency")

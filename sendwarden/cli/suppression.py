@@ -27,7 +27,7 @@ from sendwarden.cli.state import (
     acting_user,
     in_transaction,
 )
-from sendwarden.services import suppressions
+from sendwarden.services import suppression as suppressions
 from sendwarden.services.errors import NotFound
 from sendwarden.storage import suppression
 from sendwarden.storage.models import Suppression, SuppressionSource

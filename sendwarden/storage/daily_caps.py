@@ -1,4 +1,5 @@
-"""Daily send counters and the atomic two-slot reservation.
+"""Where the daily caps are enforced: per-day send counters and the atomic two-slot
+reservation (user cap and registrable-domain cap, product.md §3).
 
 A reservation increments the user's counter and the recipient domain's
 counter for one day with conditional upserts (`count < cap`). Both run in the
