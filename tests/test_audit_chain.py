@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, text, update
 from typer.testing import CliRunner
 
 from sendwarden.cli.main import app as cli_app
-from sendwarden.storage import audit, instance
+from sendwarden.storage import audit, audit_chain, instance
 from sendwarden.storage.audit_key import AuditKey
 from sendwarden.storage.db import Database
 from sendwarden.storage.migrate import upgrade
@@ -43,9 +43,9 @@ async def _append(db: Database, n: int, user_id: int = 1) -> None:
             )
 
 
-async def _verify(db: Database, expect: tuple[int, str] | None = None) -> audit.ChainReport:
+async def _verify(db: Database, expect: tuple[int, str] | None = None) -> audit_chain.ChainReport:
     async with db.transaction() as session:
-        return await audit.verify_chain(session, expect_head=expect)
+        return await audit_chain.verify_chain(session, expect_head=expect)
 
 
 async def _head(db: Database) -> tuple[int, str]:
@@ -55,7 +55,7 @@ async def _head(db: Database) -> tuple[int, str]:
 
 
 def _fields(entry: AuditEntry) -> dict[str, Any]:
-    return {name: getattr(entry, name) for name in audit._HASHED_FIELDS}
+    return {name: getattr(entry, name) for name in audit_chain._HASHED_FIELDS}
 
 
 async def _rewrite_from(db: Database, seq: int, rehash: Any, *, version: int | None = None) -> None:
@@ -63,7 +63,7 @@ async def _rewrite_from(db: Database, seq: int, rehash: Any, *, version: int | N
     `rehash`, and fix the head row so that the links and the head all agree."""
     async with db.transaction() as session:
         entries = (await session.scalars(select(AuditEntry).order_by(AuditEntry.seq))).all()
-        prev = audit.GENESIS_HASH
+        prev = audit_chain.GENESIS_HASH
         for entry in entries:
             if entry.seq == seq:
                 entry.reason = "nothing to see"
@@ -81,7 +81,7 @@ async def test_audit_chain_verifies_when_untouched(db: Database) -> None:
     report = await _verify(db)
     assert report.ok and report.entries_checked == 5
     async with db.transaction() as session:
-        assert await audit.current_head(session) == (report.head_seq, report.head_hash)
+        assert await audit_chain.current_head(session) == (report.head_seq, report.head_hash)
     assert report.head_seq == 5 and report.head_line == f"head: 5 {report.head_hash}"
 
 
@@ -98,7 +98,7 @@ async def test_audit_chain_detects_edited_row(db: Database) -> None:
 
 async def test_audit_chain_detects_edit_rehashed_with_plain_sha256(db: Database) -> None:
     await _append(db, 5)
-    await _rewrite_from(db, 2, lambda f: hashlib.sha256(audit._canonical(f)).hexdigest())
+    await _rewrite_from(db, 2, lambda f: hashlib.sha256(audit_chain._canonical(f)).hexdigest())
     report = await _verify(db)
     assert not report.ok and report.first_broken_seq == 2
     assert "without the key" in (report.problem or "")
@@ -106,7 +106,7 @@ async def test_audit_chain_detects_edit_rehashed_with_plain_sha256(db: Database)
 
 async def test_audit_chain_detects_edit_rehashed_with_a_wrong_key(db: Database) -> None:
     await _append(db, 5)
-    await _rewrite_from(db, 3, lambda f: audit.keyed_digest_of(f, b"w" * 32))
+    await _rewrite_from(db, 3, lambda f: audit_chain.keyed_digest_of(f, b"w" * 32))
     report = await _verify(db)
     assert not report.ok and report.first_broken_seq == 3
 
@@ -114,11 +114,11 @@ async def test_audit_chain_detects_edit_rehashed_with_a_wrong_key(db: Database) 
 async def test_audit_chain_detects_downgrade_to_unkeyed_hashes(db: Database) -> None:
     """Marking every entry as legacy and rehashing it with SHA-256 is not a sealed chain."""
     await _append(db, 5)
-    await _rewrite_from(db, 2, audit.legacy_digest_of, version=audit.LEGACY_CHAIN)
+    await _rewrite_from(db, 2, audit_chain.legacy_digest_of, version=audit_chain.LEGACY_CHAIN)
     report = await _verify(db)
     assert not report.ok and "never sealed" in (report.problem or "")
     # and the service does not seal it on its own at the next append
-    with pytest.raises(audit.AuditChainError, match="sendwarden migrate"):
+    with pytest.raises(audit_chain.AuditChainError, match="sendwarden migrate"):
         await _append(db, 1)
 
 
@@ -157,7 +157,9 @@ async def test_expect_head_detects_wholesale_deletion(db: Database) -> None:
     recorded = await _head(db)
     async with db.transaction() as session:
         await session.execute(delete(AuditEntry))
-        await session.execute(update(AuditHead).values(last_seq=0, last_hash=audit.GENESIS_HASH))
+        await session.execute(
+            update(AuditHead).values(last_seq=0, last_hash=audit_chain.GENESIS_HASH)
+        )
     report = await _verify(db, recorded)
     assert not report.ok and report.entries_checked == 0
 
@@ -167,7 +169,7 @@ async def test_expect_head_detects_rewrite_up_to_the_recorded_head(db: Database)
     await _append(db, 4)
     recorded = await _head(db)
     key = db.audit_key.value()
-    await _rewrite_from(db, 2, lambda f: audit.keyed_digest_of(f, key))
+    await _rewrite_from(db, 2, lambda f: audit_chain.keyed_digest_of(f, key))
     assert (await _verify(db)).ok
     report = await _verify(db, recorded)
     assert not report.ok and report.first_broken_seq == 4 and "rewritten" in (report.problem or "")
@@ -178,7 +180,7 @@ async def test_expect_head_passes_on_an_untouched_growing_chain(db: Database) ->
     earlier = await _head(db)
     await _append(db, 4)
     assert (await _verify(db, earlier)).ok
-    assert (await _verify(db, (0, audit.GENESIS_HASH))).ok
+    assert (await _verify(db, (0, audit_chain.GENESIS_HASH))).ok
     assert (await _verify(db, await _head(db))).ok
 
 
@@ -197,11 +199,11 @@ async def test_audit_chain_stays_linear_under_concurrent_writers(db: Database) -
 
 def test_parse_head_accepts_the_printed_line_and_seq_colon_hash() -> None:
     digest = "ab" * 32
-    assert audit.parse_head(f"7:{digest}") == (7, digest)
-    assert audit.parse_head(f"head: 7 {digest}") == (7, digest)
+    assert audit_chain.parse_head(f"7:{digest}") == (7, digest)
+    assert audit_chain.parse_head(f"head: 7 {digest}") == (7, digest)
     for bad in ("7", f"x:{digest}", "7:abc", f"7:{'g' * 64}"):
         with pytest.raises(ValueError, match="SEQ:HASH"):
-            audit.parse_head(bad)
+            audit_chain.parse_head(bad)
 
 
 # --- where the key comes from -------------------------------------------------------
@@ -305,7 +307,7 @@ async def test_audit_verify_prints_head_last_and_expect_head_detects_truncation(
 
 def _old_algorithm_hash(row: dict[str, Any]) -> str:
     """The hash as the code before keyed chains computed it (copied, not imported)."""
-    payload = {name: row[name] for name in audit._HASHED_FIELDS}
+    payload = {name: row[name] for name in audit_chain._HASHED_FIELDS}
     payload["created_at"] = row["created_at"].isoformat(timespec="microseconds")
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -316,7 +318,7 @@ async def _write_legacy_chain(url: str, n: int) -> None:
     db = Database(url)
     try:
         async with db.transaction() as session:
-            prev = audit.GENESIS_HASH
+            prev = audit_chain.GENESIS_HASH
             for seq in range(1, n + 1):
                 row: dict[str, Any] = {
                     "seq": seq,
@@ -368,7 +370,7 @@ async def test_legacy_chain_is_sealed_by_migrate_and_then_verifies(
     try:
         unsealed = await _verify(db)
         assert not unsealed.ok and "never sealed" in (unsealed.problem or "")
-        with pytest.raises(audit.AuditChainError):
+        with pytest.raises(audit_chain.AuditChainError):
             await _append(db, 1)
     finally:
         await db.dispose()
@@ -386,10 +388,10 @@ async def test_legacy_chain_is_sealed_by_migrate_and_then_verifies(
         assert report.ok and report.entries_checked == 8 and report.legacy_entries == 5
         async with db.transaction() as session:
             seal = await session.get(AuditEntry, 6)
-            assert seal is not None and seal.event == audit.SEAL_EVENT
+            assert seal is not None and seal.event == audit_chain.SEAL_EVENT
             assert json.loads(seal.details)["legacy_entries"] == 5
         # The sealed legacy prefix is still tamper-evident: the seal's HMAC pins it.
-        await _rewrite_from(db, 2, audit.legacy_digest_of, version=None)
+        await _rewrite_from(db, 2, audit_chain.legacy_digest_of, version=None)
         broken = await _verify(db)
         assert not broken.ok and broken.first_broken_seq == 6  # the seal no longer matches
     finally:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from sendwarden.api.app import create_app
 from sendwarden.services.crash_recovery import recover_interrupted_sends
-from sendwarden.storage import audit
+from sendwarden.storage import audit_chain
 from sendwarden.storage import db as db_module
 from sendwarden.storage.db import is_sqlite
 from sendwarden.storage.migrate import upgrade
@@ -100,7 +100,7 @@ async def database_unavailable(url: str) -> AsyncIterator[None]:
 
 async def chain_ok(app: ApiHarness) -> bool:
     async with app.db.transaction() as session:
-        return (await audit.verify_chain(session)).ok
+        return (await audit_chain.verify_chain(session)).ok
 
 
 DEAD_URLS = {

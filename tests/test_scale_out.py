@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sendwarden.api.app import API_PREFIX
-from sendwarden.storage.audit import verify_chain
+from sendwarden.storage.audit_chain import verify_chain
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import Attempt
 from tests.support.live_server import (

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from sendwarden.services.send import SendPipeline, SendRequest, SendResult
 from sendwarden.storage import attempts as attempts_storage
-from sendwarden.storage.audit import verify_chain
+from sendwarden.storage.audit_chain import verify_chain
 from sendwarden.storage.models import Attempt, AuditEntry, DuplicateKey
 from tests.support.api_helpers import API, make_campaign, make_lead
 from tests.support.harness import ApiHarness, AppFactory, smtp_settings

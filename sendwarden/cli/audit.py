@@ -32,7 +32,7 @@ from sendwarden.cli.state import (
     with_database,
 )
 from sendwarden.services.csv_cells import to_cell
-from sendwarden.storage import audit
+from sendwarden.storage import audit, audit_chain
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import AuditEntry
 from sendwarden.storage.types import utcnow
@@ -158,7 +158,7 @@ def _expected_head(value: str | None) -> tuple[int, str] | None:
     if value is None:
         return None
     try:
-        return audit.parse_head(value)
+        return audit_chain.parse_head(value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
 
@@ -182,8 +182,8 @@ def verify(
     """
     expected = _expected_head(expect_head)
 
-    async def work(session: AsyncSession) -> audit.ChainReport:
-        return await audit.verify_chain(session, expect_head=expected)
+    async def work(session: AsyncSession) -> audit_chain.ChainReport:
+        return await audit_chain.verify_chain(session, expect_head=expected)
 
     report = in_transaction(work)
     if report.ok:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from sendwarden.storage.audit import AUDIT_KEY_INFO
+from sendwarden.storage.audit_chain import AUDIT_KEY_INFO
 from sendwarden.storage.audit_key import AuditKey
 from sendwarden.storage.writer_lock import WriterFileLock
 

@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 
 from sendwarden.api.app import API_PREFIX
 from sendwarden.devsmtp.server import CapturedMessage
-from sendwarden.storage.audit import verify_chain
+from sendwarden.storage.audit_chain import verify_chain
 from sendwarden.storage.models import Attempt, AttemptStatus, AuditEntry, DailyCounter
 from tests.support.live_server import (
     LiveServer,
