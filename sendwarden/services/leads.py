@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.policy.websites import InvalidWebsite, normalize_website
+from sendwarden.schemas.campaigns import LeadCreate
 from sendwarden.services.errors import InvalidInput
 from sendwarden.storage import campaigns
 from sendwarden.storage.models import Lead, LeadStatus
@@ -20,6 +21,17 @@ class LeadInput:
     contact_name: str | None = None
     consent: bool = False
     notes: str | None = None
+
+    @classmethod
+    def from_body(cls, body: LeadCreate) -> LeadInput:
+        """From the lead body both edges validate (HTTP JSON, CLI options and CSV rows)."""
+        return cls(
+            website_url=body.website_url,
+            contact_email=body.contact_email,
+            contact_name=body.contact_name,
+            consent=body.consent,
+            notes=body.notes,
+        )
 
 
 async def add_lead(

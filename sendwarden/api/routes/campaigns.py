@@ -62,21 +62,11 @@ async def add_lead(
     """Add a lead; a website already in the campaign returns the existing lead (200)."""
     await owned_campaign(session, user.id, campaign_id)
     lead, created = await leads.add_lead(
-        session, user_id=user.id, campaign_id=campaign_id, data=_lead_input(body)
+        session, user_id=user.id, campaign_id=campaign_id, data=leads.LeadInput.from_body(body)
     )
     if not created:
         response.status_code = 200
     return LeadOut.from_row(lead, created)
-
-
-def _lead_input(body: LeadCreate) -> leads.LeadInput:
-    return leads.LeadInput(
-        website_url=body.website_url,
-        contact_email=body.contact_email,
-        contact_name=body.contact_name,
-        consent=body.consent,
-        notes=body.notes,
-    )
 
 
 @router.post("/campaigns/{campaign_id}/leads/bulk", response_model=BulkReport)
@@ -92,7 +82,10 @@ async def add_leads_bulk(
         try:
             item = LeadCreate.model_validate(raw)
             lead, created = await leads.add_lead(
-                session, user_id=user.id, campaign_id=campaign_id, data=_lead_input(item)
+                session,
+                user_id=user.id,
+                campaign_id=campaign_id,
+                data=leads.LeadInput.from_body(item),
             )
         except ValidationError as exc:
             first = exc.errors()[0]
