@@ -62,6 +62,20 @@ def build_tls_context(config: SmtpConfig) -> ssl.SSLContext:
     return client_context(verify=config.verify_tls, ca_file=config.ca_file)
 
 
+def smtp_client(config: SmtpConfig, tls_context: ssl.SSLContext | None = None) -> aiosmtplib.SMTP:
+    """An unconnected client for `config`: implicit TLS on 465, else STARTTLS done by hand
+    (so that a server without it is refused, never used in plaintext)."""
+    return aiosmtplib.SMTP(
+        hostname=config.host,
+        port=config.port,
+        local_hostname=config.helo_name,
+        timeout=config.timeout,
+        use_tls=config.uses_implicit_tls,
+        start_tls=False,
+        tls_context=tls_context or build_tls_context(config),
+    )
+
+
 async def _step(stage: DeliveryStage, awaitable: Awaitable[_T]) -> _T:
     """Await one SMTP step and translate whatever goes wrong into a DeliveryError."""
     try:
@@ -238,15 +252,7 @@ class SmtpPool:
 
     async def _open(self) -> aiosmtplib.SMTP:
         config = self._config
-        smtp = aiosmtplib.SMTP(
-            hostname=config.host,
-            port=config.port,
-            local_hostname=config.helo_name,
-            timeout=config.timeout,
-            use_tls=config.uses_implicit_tls,
-            start_tls=False,
-            tls_context=self._tls_context,
-        )
+        smtp = smtp_client(config, self._tls_context)
         try:
             await _step("connect", smtp.connect())
             await _step("protocol", smtp.ehlo())

@@ -23,7 +23,7 @@ from sendwarden.storage.db import Database
 from sendwarden.transport.advice import cause_of_type
 from sendwarden.transport.config import SmtpConfig
 from sendwarden.transport.errors import TransportConfigError
-from sendwarden.transport.pool import build_tls_context
+from sendwarden.transport.pool import smtp_client
 
 SMTP_STEPS = ("SMTP connect", "SMTP STARTTLS", "SMTP certificate", "SMTP AUTH")
 CA_FIX = (
@@ -116,15 +116,7 @@ async def check_smtp(settings: Settings) -> list[Check]:
     except TransportConfigError as exc:
         return [fail("SMTP connect", str(exc), "correct the SMTP_* settings")]
     where = f"{config.host}:{config.port}"
-    smtp = aiosmtplib.SMTP(
-        hostname=config.host,
-        port=config.port,
-        local_hostname=config.helo_name,
-        timeout=config.timeout,
-        use_tls=config.uses_implicit_tls,
-        start_tls=False,
-        tls_context=build_tls_context(config),
-    )
+    smtp = smtp_client(config)
     results: list[Check] = []
     try:
         return await _smtp_steps(smtp, config, where, results)
