@@ -1,0 +1,142 @@
+"""Dashboard sign-in: an API key becomes a signed session cookie; CSRF tokens for forms.
+
+The cookie holds only the key's id and a random nonce, signed with a key derived
+from the instance secret (itsdangerous), never the API key. Every request re-reads
+the key row, so revoking the key ends its dashboard sessions at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from fastapi import Request, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from sendwarden.api.state import AppState
+from sendwarden.storage.models import ApiKey, User
+
+SESSION_COOKIE = "sw_session"
+LOGIN_COOKIE = "sw_signin"
+SESSION_MAX_AGE = 12 * 3600
+LOGIN_MAX_AGE = 3600
+CSRF_FIELD = "csrf_token"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in user as the dashboard sees it."""
+
+    user: User
+    key_id: int
+    nonce: str
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.user.is_admin)
+
+    @property
+    def scope(self) -> int | None:
+        """The user id rows are filtered by; None (every user) for an admin."""
+        return None if self.user.is_admin else self.user.id
+
+
+class NotSignedIn(Exception):
+    """Raised by the page dependencies; the app answers with the sign-in page."""
+
+
+async def _signing_key(state: AppState) -> bytes:
+    return hmac.new(await state.secret(), b"sendwarden-ui-session-v1", hashlib.sha256).digest()
+
+
+async def _serializer(state: AppState, salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(await _signing_key(state), salt=salt)
+
+
+async def csrf_token_for(state: AppState, nonce: str) -> str:
+    return hmac.new(await _signing_key(state), f"csrf:{nonce}".encode(), "sha256").hexdigest()
+
+
+async def check_csrf(state: AppState, nonce: str, token: str | None) -> bool:
+    if not token:
+        return False
+    return hmac.compare_digest(await csrf_token_for(state, nonce), token)
+
+
+def is_https(request: Request, state: AppState) -> bool:
+    public = state.settings.sendwarden_public_url or ""
+    return request.url.scheme == "https" or public.lower().startswith("https://")
+
+
+def _set_cookie(
+    response: Response, request: Request, state: AppState, name: str, value: str, max_age: int
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/ui",
+        httponly=True,
+        samesite="strict",
+        secure=is_https(request, state),
+    )
+
+
+async def start_session(response: Response, request: Request, state: AppState, key_id: int) -> None:
+    serializer = await _serializer(state, "session")
+    value = serializer.dumps({"k": key_id, "n": secrets.token_urlsafe(16)})
+    _set_cookie(response, request, state, SESSION_COOKIE, value, SESSION_MAX_AGE)
+    response.delete_cookie(LOGIN_COOKIE, path="/ui")
+
+
+def end_session(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/ui")
+
+
+async def viewer_from(request: Request, state: AppState) -> Viewer | None:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return None
+    serializer = await _serializer(state, "session")
+    try:
+        data = serializer.loads(raw, max_age=SESSION_MAX_AGE)
+        key_id, nonce = int(data["k"]), str(data["n"])
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+    async with state.db.read() as session:
+        row = (
+            await session.execute(
+                select(User)
+                .join(ApiKey, ApiKey.user_id == User.id)
+                .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        session.expunge(row)
+    return Viewer(row, key_id, nonce)
+
+
+async def login_nonce(request: Request, state: AppState) -> str | None:
+    """The nonce of the pre-sign-in cookie that guards the sign-in form itself."""
+    raw = request.cookies.get(LOGIN_COOKIE)
+    if not raw:
+        return None
+    try:
+        return str((await _serializer(state, "signin")).loads(raw, max_age=LOGIN_MAX_AGE))
+    except BadSignature:
+        return None
+
+
+def new_login_nonce() -> str:
+    return secrets.token_urlsafe(16)
+
+
+async def set_login_cookie(
+    response: Response, request: Request, state: AppState, nonce: str
+) -> None:
+    value = (await _serializer(state, "signin")).dumps(nonce)
+    _set_cookie(response, request, state, LOGIN_COOKIE, value, LOGIN_MAX_AGE)
