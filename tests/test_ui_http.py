@@ -18,7 +18,7 @@ from tests.support.api_helpers import API, make_campaign, make_lead
 from tests.support.db_state import snapshot
 from tests.support.route_inventory import ui_routes
 from tests.support.smtp_server import FaultyServer
-from tests.support.ui_seed import XSS, Seeded, seed_dashboard
+from tests.support.ui_seed import XSS, Seeded, seed_dashboard, timezone_away_from_midnight
 
 PAGES = ["/ui/today", "/ui/attempts", "/ui/suppression", "/ui/inbox", "/ui/audit", "/ui/campaigns"]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -35,7 +35,9 @@ def db_url(sqlite_url: str) -> str:
 
 @pytest.fixture
 async def app(api_factory: AppFactory, smtp: FaultyServer) -> ApiHarness:
-    return await api_factory(**smtp_settings(smtp))
+    return await api_factory(
+        **smtp_settings(smtp), sendwarden_timezone=timezone_away_from_midnight()
+    )
 
 
 def _client(api: ApiHarness, base_url: str = "http://testserver") -> httpx.AsyncClient:
@@ -354,6 +356,8 @@ async def test_docs_and_redoc_load_only_local_assets(app: ApiHarness) -> None:
             assert url.startswith("/"), f"{path} loads {url}"
             assert (await app.client.get(url)).status_code == 200, url
         assert not CDN_HOSTS.search(r.text)
+    bundle = await app.client.get("/docs-assets/redoc.standalone.js")
+    assert bundle.status_code == 200 and b"cdn.redoc.ly" not in bundle.content
 
 
 def test_no_cdn_host_anywhere_in_the_package() -> None:

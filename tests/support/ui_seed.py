@@ -4,6 +4,8 @@ same rows inbound processing writes (replies, bounces, sender incidents)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import update
@@ -25,6 +27,15 @@ XSS = [
     '"><svg onload="window.__xss=1">',
     "javascript:window.__xss=1",
 ]
+
+
+def timezone_away_from_midnight() -> str:
+    """An IANA zone where "today" lasts at least another hour: day counts stay stable."""
+    now = datetime.now(UTC)
+    for name in ("UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Asia/Kolkata"):
+        if 1 <= now.astimezone(ZoneInfo(name)).hour <= 22:
+            return name
+    raise AssertionError("unreachable: these zones are hours apart")
 
 
 def payload(i: int) -> str:
