@@ -29,7 +29,9 @@ def demo(
         bool,
         typer.Option(
             "--keep-running",
-            help="Keep the API and the SMTP capture server up afterwards (Ctrl-C stops).",
+            "--keep",
+            help="Keep the API, the dashboard and the SMTP capture server up afterwards"
+            " (Ctrl-C stops).",
         ),
     ] = False,
 ) -> None:
@@ -104,6 +106,7 @@ def render(report: DemoReport, out: Console) -> None:
 
 def _print_keep_running(report: DemoReport, out: Console) -> None:
     out.print(f"\nStill running. API: {report.api_url} (OpenAPI docs at {report.api_url}/docs)")
+    out.print(f"Dashboard: {report.api_url}/ui (sign in with the key below)")
     out.print("API key of the demo user (admin):")
     out.print(report.api_key, markup=False, highlight=False, soft_wrap=True)
     out.print("Press Ctrl-C to stop.")

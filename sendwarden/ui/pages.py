@@ -69,6 +69,9 @@ async def today(request: Request, state: State, viewer: SignedIn) -> HTMLRespons
         user_counts = dict(await queries.user_counts(session, viewer.scope, day))
         domains = await queries.busiest_domains(session, viewer.scope, day)
         names = await queries.user_names(session)
+        recent, _ = await queries.list_attempts(
+            session, viewer.scope, queries.AttemptFilter(), limit=8, offset=0
+        )
     if not viewer.is_admin:
         user_counts.setdefault(viewer.user.id, 0)
     today_start = local_midnight.astimezone(UTC)
@@ -90,6 +93,8 @@ async def today(request: Request, state: State, viewer: SignedIn) -> HTMLRespons
             "domains": domains,
             "domain_cap": settings.sendwarden_domain_daily_cap,
             "names": names,
+            "recent": recent,
+            "rule_of": queries.first_failed_rule,
             "reset_at": reset_at.strftime("%Y-%m-%d %H:%M"),
             "reset_in": f"{hours} h {rest // 60} min",
             "hourly": build_chart(
