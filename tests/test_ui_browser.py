@@ -107,9 +107,12 @@ def sign_in(driver: Any, site: Site, key: str) -> None:
 
 
 def wait_for(driver: Any, condition: Any, timeout: float = 15) -> Any:
+    """Poll `condition` while the page may still be navigating (stale or missing elements)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition)
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(condition)
 
 
 def h1(driver: Any) -> str:
@@ -279,8 +282,8 @@ def test_planted_script_payloads_never_execute(browser: Any, site: Site, tmp_pat
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "<script>window.__xss=1" in body  # shown as text, not run
     screenshot(browser, "inbox-hostile")
-    browser.get(f"{site.base_url}/ui/suppression?msg=%3Cscript%3Ewindow.__xss%3D1%3C%2Fscript%3E")
-    _assert_nothing_ran(browser, "flash message")
+    browser.get(f"{site.base_url}/ui/suppression?flash=%3Cscript%3Ewindow.__xss%3D1%3C%2Fscript%3E")
+    _assert_nothing_ran(browser, "forged flash message")
 
 
 def test_suppression_added_in_the_ui_makes_the_next_api_send_403(browser: Any, site: Site) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from tests.support.browser import chromium, screenshot
 from tests.test_cli_demo import DEMO_TIMEOUT, bare_env, read_until, sendwarden
+from tests.test_ui_browser import wait_for
 from tests.test_ui_http import CSRF
 
 README_SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
@@ -76,13 +77,13 @@ def test_demo_dashboard_in_chromium_for_the_readme(demo: Demo, tmp_path: Path) -
         driver.get(f"{demo.dashboard}/sign-in")
         driver.find_element(By.ID, "api_key").send_keys(demo.key)
         driver.find_element(By.CSS_SELECTOR, "form[action='/ui/sign-in'] button").click()
-        assert driver.current_url.endswith("/ui/today")
+        wait_for(driver, lambda d: d.current_url.endswith("/ui/today"))
         assert int(driver.find_element(By.ID, "sent-today").text) > 0
         shots = [screenshot(driver, "demo-today")]
         driver.get(f"{demo.dashboard}/attempts?status=blocked")
         first = driver.find_element(By.CSS_SELECTOR, "tbody tr td a")
         first.click()
-        assert "Policy checks" in driver.page_source
+        wait_for(driver, lambda d: "Policy checks" in d.page_source)
         shots.append(screenshot(driver, "demo-blocked-attempt"))
         if os.environ.get("SENDWARDEN_UPDATE_SCREENSHOTS") == "1":
             README_SHOTS.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from sendwarden.storage import users
 from tests.conftest import ApiHarness, AppFactory, Tenant, smtp_settings
@@ -308,7 +309,8 @@ async def test_suppression_added_and_imported_in_the_ui_blocks_the_api(app: ApiH
             "/ui/suppression",
             data={"csrf_token": token, "target": "Jane@Blocked.example", "reason": "asked"},
         )
-        assert r.status_code == 303 and "Suppressed" in r.headers["location"]
+        assert r.status_code == 303
+        assert "Suppressed jane@blocked.example" in (await client.get(r.headers["location"])).text
         r = await client.post(
             "/ui/suppression/import",
             data={"csrf_token": token},
@@ -343,6 +345,33 @@ async def test_user_supplied_text_is_escaped_on_every_page(app: ApiHarness) -> N
         assert "&lt;script&gt;" in text or "&lt;img" in text
         r = await client.get("/ui/today")
         assert "script-src 'self'" in r.headers["content-security-policy"]
+
+
+async def test_flash_messages_are_signed_so_links_cannot_plant_text(app: ApiHarness) -> None:
+    async with _client(app) as client:
+        await sign_in(client, app.alice.key)
+        r = await client.post(
+            "/ui/campaigns", data={"csrf_token": await csrf_of(client), "name": "Flash"}
+        )
+        shown = await client.get(r.headers["location"])
+        assert "Campaign created" in shown.text
+        token = r.headers["location"].split("flash=", 1)[1]
+        for forged in ["Your key expired, re-enter it at evil.example", token[:-2] + "xx"]:
+            page = await client.get("/ui/campaigns", params={"flash": forged})
+            assert page.status_code == 200
+            assert "evil.example" not in page.text and "Campaign created" not in page.text
+        for legacy in ({"msg": "planted text"}, {"err": "planted text"}):
+            assert "planted text" not in (await client.get("/ui/today", params=legacy)).text
+
+
+async def test_audit_page_shows_a_broken_chain(app: ApiHarness) -> None:
+    await seed_dashboard(app.client, app.db, app.alice.headers, app.alice.user_id)
+    async with app.db.transaction() as session:
+        await session.execute(text("UPDATE audit_entries SET reason = 'edited' WHERE seq = 2"))
+    async with _client(app) as client:
+        await sign_in(client, app.alice.key)
+        page = (await client.get("/ui/audit")).text
+        assert "Chain broken" in page and "at entry 2" in page
 
 
 async def test_docs_and_redoc_load_only_local_assets(app: ApiHarness) -> None:

@@ -91,7 +91,7 @@ async def sign_out(viewer: SignedIn, form: CheckedForm) -> RedirectResponse:
 async def add_suppression(state: State, viewer: SignedIn, form: CheckedForm) -> Response:
     target = form_text(form, "target", 320)
     if target is None:
-        return redirect("/ui/suppression", err="Enter an email address or a domain.")
+        return await redirect(state, "/ui/suppression", err="Enter an email address or a domain.")
     reason = form_text(form, "reason", 1000)
     scope = "global" if form.get("scope") == "global" else "user"
     try:
@@ -108,9 +108,9 @@ async def add_suppression(state: State, viewer: SignedIn, form: CheckedForm) -> 
                 source=SuppressionSource.MANUAL,
             )
     except ServiceError as exc:
-        return redirect("/ui/suppression", err=str(exc))
+        return await redirect(state, "/ui/suppression", err=str(exc))
     note = "Suppressed" if created else "Already suppressed:"
-    return redirect("/ui/suppression", msg=f"{note} {value}")
+    return await redirect(state, "/ui/suppression", msg=f"{note} {value}")
 
 
 @router.post("/suppression/{suppression_id}/remove")
@@ -130,10 +130,10 @@ async def remove_suppression(
                 actor = owner
             removed = await suppressions.remove(session, user=actor, target=row.value, scope=scope)
     except ServiceError as exc:
-        return redirect("/ui/suppression", err=str(exc))
+        return await redirect(state, "/ui/suppression", err=str(exc))
     if removed is None:
-        return redirect("/ui/suppression", err="That entry was already removed.")
-    return redirect("/ui/suppression", msg=f"Removed {removed.value}")
+        return await redirect(state, "/ui/suppression", err="That entry was already removed.")
+    return await redirect(state, "/ui/suppression", msg=f"Removed {removed.value}")
 
 
 async def _upload(form: Any, name: str = "file") -> bytes | None:
@@ -149,9 +149,13 @@ async def _upload(form: Any, name: str = "file") -> bytes | None:
 async def import_suppression(state: State, viewer: SignedIn, form: CheckedForm) -> Response:
     data = await _upload(form)
     if data is None:
-        return redirect("/ui/suppression", err="Choose a CSV file (or paste rows) to import.")
+        return await redirect(
+            state, "/ui/suppression", err="Choose a CSV file (or paste rows) to import."
+        )
     if len(data) > MAX_IMPORT_BYTES:
-        return redirect("/ui/suppression", err="The CSV is larger than 5 MB; split it.")
+        return await redirect(
+            state, "/ui/suppression", err="The CSV is larger than 5 MB; split it."
+        )
     scope = "global" if form.get("scope") == "global" else "user"
     try:
         async with state.db.transaction() as session:
@@ -160,14 +164,17 @@ async def import_suppression(state: State, viewer: SignedIn, form: CheckedForm) 
                 session, user_id=owner, actor_id=viewer.user.id, data=data
             )
     except ServiceError as exc:
-        return redirect("/ui/suppression", err=str(exc))
+        return await redirect(state, "/ui/suppression", err=str(exc))
     message = f"Imported: {result.added} added, {result.duplicate} already there"
     if result.invalid:
         shown = "; ".join(f"line {n}: {error}" for n, _, error in result.invalid[:3])
-        return redirect(
-            "/ui/suppression", msg=message, err=f"{len(result.invalid)} rows skipped ({shown})"
+        return await redirect(
+            state,
+            "/ui/suppression",
+            msg=message,
+            err=f"{len(result.invalid)} rows skipped ({shown})",
         )
-    return redirect("/ui/suppression", msg=message)
+    return await redirect(state, "/ui/suppression", msg=message)
 
 
 @router.get("/suppression/export")
@@ -188,7 +195,7 @@ async def resolve_attempt(
     outcome = form.get("outcome")
     back = f"/ui/attempts/{attempt_id}"
     if outcome not in ("sent", "failed"):
-        return redirect(back, err="Choose whether the message was sent or failed.")
+        return await redirect(state, back, err="Choose whether the message was sent or failed.")
     try:
         async with state.db.transaction() as session:
             attempt = await queries.get_attempt(session, viewer.scope, attempt_id)
@@ -202,8 +209,8 @@ async def resolve_attempt(
                 note=form_text(form, "note", 1000),
             )
     except ServiceError as exc:
-        return redirect(back, err=str(exc))
-    return redirect(back, msg=f"Attempt {attempt_id} resolved as {outcome}")
+        return await redirect(state, back, err=str(exc))
+    return await redirect(state, back, msg=f"Attempt {attempt_id} resolved as {outcome}")
 
 
 @router.post("/replies/{reply_id}/reclassify")
@@ -213,13 +220,13 @@ async def reclassify_reply(
     try:
         new_class = ReplyClass(str(form.get("classification")))
     except ValueError:
-        return redirect("/ui/inbox", err="Choose one of the reply classes.")
+        return await redirect(state, "/ui/inbox", err="Choose one of the reply classes.")
     async with state.db.transaction() as session:
         reply = await queries.get_reply(session, viewer.scope, reply_id)
         if reply is None:
             raise PageNotFound(f"reply {reply_id} not found")
         await replies.reclassify(session, reply, new_class, actor_id=viewer.user.id)
-    return redirect("/ui/inbox", msg=f"Reply {reply_id} is now {new_class.value}")
+    return await redirect(state, "/ui/inbox", msg=f"Reply {reply_id} is now {new_class.value}")
 
 
 @router.post("/campaigns")
@@ -230,12 +237,14 @@ async def create_campaign(state: State, viewer: SignedIn, form: CheckedForm) -> 
             description=form_text(form, "description", 5000),
         )
     except ValidationError:
-        return redirect("/ui/campaigns", err="Give the campaign a name (up to 200 characters).")
+        return await redirect(
+            state, "/ui/campaigns", err="Give the campaign a name (up to 200 characters)."
+        )
     async with state.db.transaction() as session:
         campaign = await campaigns.create_campaign(
             session, user_id=viewer.user.id, name=body.name, description=body.description
         )
-    return redirect(f"/ui/campaigns/{campaign.id}", msg="Campaign created")
+    return await redirect(state, f"/ui/campaigns/{campaign.id}", msg="Campaign created")
 
 
 LEAD_COLUMNS = ("website_url", "contact_email", "contact_name", "notes", "consent")
@@ -262,7 +271,9 @@ async def import_leads(
     back = f"/ui/campaigns/{campaign_id}"
     data = await _upload(form)
     if data is None or len(data) > MAX_IMPORT_BYTES:
-        return redirect(back, err="Choose a CSV file up to 5 MB with a website_url column.")
+        return await redirect(
+            state, back, err="Choose a CSV file up to 5 MB with a website_url column."
+        )
     added = skipped = 0
     failed: list[str] = []
     async with state.db.transaction() as session:
@@ -295,10 +306,10 @@ async def import_leads(
             added, skipped = added + int(created), skipped + int(not created)
     message = f"Leads: {added} added, {skipped} already in the campaign"
     if failed:
-        return redirect(
-            back, msg=message, err=f"{len(failed)} rows skipped: {'; '.join(failed[:3])}"
+        return await redirect(
+            state, back, msg=message, err=f"{len(failed)} rows skipped: {'; '.join(failed[:3])}"
         )
-    return redirect(back, msg=message)
+    return await redirect(state, back, msg=message)
 
 
 @router.post("/campaigns/{campaign_id}/leads/{lead_id}/status")
@@ -309,7 +320,7 @@ async def set_lead_status(
     try:
         status = LeadStatus(str(form.get("status")))
     except ValueError:
-        return redirect(back, err="Choose one of the lead statuses.")
+        return await redirect(state, back, err="Choose one of the lead statuses.")
     async with state.db.transaction() as session:
         campaign = await queries.get_campaign(session, viewer.scope, campaign_id)
         lead = (
@@ -322,4 +333,4 @@ async def set_lead_status(
         if lead is None:
             raise PageNotFound(f"lead {lead_id} not found in campaign {campaign_id}")
         lead.status = status.value
-    return redirect(back, msg=f"Lead {lead_id} is now {status.value}")
+    return await redirect(state, back, msg=f"Lead {lead_id} is now {status.value}")

@@ -13,9 +13,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sendwarden.api.deps import State
 from sendwarden.inbound.model import SUPPRESSING_REPLY_CLASSES, ReplyClass
 from sendwarden.policy import counter_day
-from sendwarden.storage import audit
 from sendwarden.storage.models import AttemptStatus, LeadStatus
 from sendwarden.ui import queries
+from sendwarden.ui.chain import chain_status
 from sendwarden.ui.charts import build_chart
 from sendwarden.ui.web import PAGE_SIZE, PageNotFound, SignedIn, render
 
@@ -261,7 +261,7 @@ async def audit_log(request: Request, state: State, viewer: SignedIn) -> HTMLRes
         )
         events = await queries.audit_events(session, viewer.scope)
         head = await queries.audit_head(session)
-        chain = await audit.verify_chain(session)
+        chain = await chain_status(request.app, session, head)
         names = await queries.user_names(session)
     return await render(
         request,

@@ -140,3 +140,21 @@ async def set_login_cookie(
 ) -> None:
     value = (await _serializer(state, "signin")).dumps(nonce)
     _set_cookie(response, request, state, LOGIN_COOKIE, value, LOGIN_MAX_AGE)
+
+
+FLASH_MAX_AGE = 60
+
+
+async def sign_flash(state: AppState, message: str, error: str) -> str:
+    return (await _serializer(state, "flash")).dumps([message, error])
+
+
+async def read_flash(state: AppState, token: str | None) -> tuple[str | None, str | None]:
+    """(message, error) of a signed flash token; nothing for a forged or stale one."""
+    if not token or len(token) > 2000:
+        return None, None
+    try:
+        message, error = (await _serializer(state, "flash")).loads(token, max_age=FLASH_MAX_AGE)
+    except (BadSignature, ValueError, TypeError):
+        return None, None
+    return str(message) or None, str(error) or None

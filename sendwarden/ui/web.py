@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -77,6 +78,7 @@ async def render(
 ) -> HTMLResponse:
     timezone = state.settings.sendwarden_timezone
     csrf = await ui_session.csrf_token_for(state, viewer.nonce) if viewer is not None else ""
+    flash = await ui_session.read_flash(state, request.query_params.get("flash"))
     html = environment.get_template(template).render(
         request_path=request.url.path,
         viewer=viewer,
@@ -85,8 +87,8 @@ async def render(
         timezone=timezone,
         version=__version__,
         when=lambda value: local_time(value, timezone),
-        flash=request.query_params.get("msg"),
-        flash_error=request.query_params.get("err"),
+        flash=flash[0],
+        flash_error=flash[1],
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)
@@ -94,13 +96,18 @@ async def render(
     return response
 
 
-def redirect(path: str, *, msg: str | None = None, err: str | None = None) -> RedirectResponse:
-    """303 back to a page with a one-line message (plain text, escaped when shown)."""
-    from urllib.parse import urlencode
+async def redirect(
+    state: AppState, path: str, *, msg: str | None = None, err: str | None = None
+) -> RedirectResponse:
+    """303 back to a page with a one-line message.
 
-    query = {k: v[:300] for k, v in (("msg", msg), ("err", err)) if v}
-    target = f"{path}?{urlencode(query)}" if query else path
-    return RedirectResponse(target, status_code=303)
+    The message travels signed and expires after a minute, so nobody can craft a link
+    that makes the dashboard display text of their choosing.
+    """
+    if not (msg or err):
+        return RedirectResponse(path, status_code=303)
+    token = await ui_session.sign_flash(state, (msg or "")[:300], (err or "")[:300])
+    return RedirectResponse(f"{path}?{urlencode({'flash': token})}", status_code=303)
 
 
 def form_text(form: Mapping[str, Any], name: str, max_length: int = 1000) -> str | None:

@@ -23,6 +23,14 @@ document.addEventListener("DOMContentLoaded", function () {
         text.textContent = "Checking and importing rows...";
       };
       xhr.onload = function () {
+        if (xhr.status >= 400) {
+          var detail = "";
+          try { detail = JSON.parse(xhr.responseText).detail || ""; } catch (err) { detail = ""; }
+          button.disabled = false;
+          bar.hidden = true;
+          text.textContent = "Import refused (" + xhr.status + ")" + (detail ? ": " + detail : "");
+          return;
+        }
         // The server answers with a redirect to the page showing the result.
         window.location.assign(xhr.responseURL || form.action);
       };
