@@ -116,10 +116,18 @@ async def test_sign_in_form_without_its_csrf_token_is_refused(app: ApiHarness) -
 async def test_sign_out_drops_the_session_and_revoking_the_key_ends_it(app: ApiHarness) -> None:
     async with _client(app) as client:
         await sign_in(client, app.alice.key)
+        copied = client.cookies.get("sw_session")
+        assert copied
         r = await client.post("/ui/sign-out", data={"csrf_token": await csrf_of(client)})
         assert r.status_code == 303 and r.headers["location"] == "/ui/sign-in"
         assert 'sw_session=""' in _set_cookies(r)["sw_session"]
         assert (await client.get("/ui/today")).headers.get("location") == "/ui/sign-in"
+    async with _client(app) as thief:  # a copy of the cookie dies with the sign-out
+        thief.cookies.set("sw_session", copied, path="/ui")
+        assert (await thief.get("/ui/today")).headers.get("location") == "/ui/sign-in"
+    async with app.db.transaction() as session:
+        stored = (await session.execute(text("SELECT token_hash FROM ui_sessions"))).all()
+    assert all(copied not in row[0] for row in stored)
     async with app.db.transaction() as session:
         new = await users.issue_key(session, await session.get(users.User, app.bob.user_id), "x")
     async with _client(app) as client:

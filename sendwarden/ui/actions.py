@@ -80,10 +80,10 @@ async def sign_in(request: Request, state: State) -> Response:
 
 
 @router.post("/sign-out")
-async def sign_out(viewer: SignedIn, form: CheckedForm) -> RedirectResponse:
-    del viewer, form
+async def sign_out(state: State, viewer: SignedIn, form: CheckedForm) -> RedirectResponse:
+    del form
     response = RedirectResponse("/ui/sign-in", status_code=303)
-    ui_session.end_session(response)
+    await ui_session.end_session(response, state, viewer)
     return response
 
 

@@ -1,8 +1,8 @@
-"""Dashboard sign-in: an API key becomes a signed session cookie; CSRF tokens for forms.
+"""Dashboard sign-in: an API key becomes a session cookie; CSRF tokens for forms.
 
-The cookie holds only the key's id and a random nonce, signed with a key derived
-from the instance secret (itsdangerous), never the API key. Every request re-reads
-the key row, so revoking the key ends its dashboard sessions at once.
+The cookie holds a random token, never the API key; the database keeps only the
+token's hash (table ui_sessions), so signing out ends the session on the server too,
+and revoking the key (or deleting its user) ends all of its sessions at once.
 """
 
 from __future__ import annotations
@@ -11,13 +11,15 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from sendwarden.api.state import AppState
-from sendwarden.storage.models import ApiKey, User
+from sendwarden.storage.models import ApiKey, UiSession, User
+from sendwarden.storage.types import utcnow
 
 SESSION_COOKIE = "sw_session"
 LOGIN_COOKIE = "sw_signin"
@@ -85,39 +87,57 @@ def _set_cookie(
     )
 
 
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 async def start_session(response: Response, request: Request, state: AppState, key_id: int) -> None:
-    serializer = await _serializer(state, "session")
-    value = serializer.dumps({"k": key_id, "n": secrets.token_urlsafe(16)})
-    _set_cookie(response, request, state, SESSION_COOKIE, value, SESSION_MAX_AGE)
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    async with state.db.transaction() as session:
+        await session.execute(delete(UiSession).where(UiSession.expires_at < now))
+        session.add(
+            UiSession(
+                token_hash=_token_hash(token),
+                key_id=key_id,
+                created_at=now,
+                expires_at=now + timedelta(seconds=SESSION_MAX_AGE),
+            )
+        )
+    _set_cookie(response, request, state, SESSION_COOKIE, token, SESSION_MAX_AGE)
     response.delete_cookie(LOGIN_COOKIE, path="/ui")
 
 
-def end_session(response: Response) -> None:
+async def end_session(response: Response, state: AppState, viewer: Viewer) -> None:
+    async with state.db.transaction() as session:
+        await session.execute(delete(UiSession).where(UiSession.token_hash == viewer.nonce))
     response.delete_cookie(SESSION_COOKIE, path="/ui")
 
 
 async def viewer_from(request: Request, state: AppState) -> Viewer | None:
-    raw = request.cookies.get(SESSION_COOKIE)
-    if not raw:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or len(token) > 200:
         return None
-    serializer = await _serializer(state, "session")
-    try:
-        data = serializer.loads(raw, max_age=SESSION_MAX_AGE)
-        key_id, nonce = int(data["k"]), str(data["n"])
-    except (BadSignature, KeyError, TypeError, ValueError):
-        return None
+    token_hash = _token_hash(token)
     async with state.db.read() as session:
         row = (
             await session.execute(
-                select(User)
+                select(User, ApiKey.id)
                 .join(ApiKey, ApiKey.user_id == User.id)
-                .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+                .join(UiSession, UiSession.key_id == ApiKey.id)
+                .where(
+                    UiSession.token_hash == token_hash,
+                    UiSession.expires_at > utcnow(),
+                    ApiKey.revoked_at.is_(None),
+                )
             )
-        ).scalar_one_or_none()
+        ).one_or_none()
         if row is None:
             return None
-        session.expunge(row)
-    return Viewer(row, key_id, nonce)
+        user, key_id = row
+        session.expunge(user)
+    # The token's hash doubles as the CSRF nonce: known to the server, never sent.
+    return Viewer(user, int(key_id), token_hash)
 
 
 async def login_nonce(request: Request, state: AppState) -> str | None:
