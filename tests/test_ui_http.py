@@ -413,3 +413,43 @@ async def test_seed_helper_returns_the_rows_it_made(app: ApiHarness) -> None:
     seeded: Seeded = await seed_dashboard(app.client, app.db, app.alice.headers, app.alice.user_id)
     r = await app.client.get(f"{API}/attempts/{seeded.blocked_attempt}", headers=app.alice.headers)
     assert r.json()["status"] == "blocked"
+
+
+async def test_admin_removes_another_users_suppression_for_them(app: ApiHarness) -> None:
+    seeded = await seed_dashboard(app.client, app.db, app.alice.headers, app.alice.user_id)
+    email = seeded.lead_emails[1]
+    assert not await _validate(app, app.alice, email)
+    async with _client(app) as client:
+        await sign_in(client, app.admin.key)
+        page = (await client.get("/ui/suppression", params={"q": email})).text
+        found = re.search(r'action="/ui/suppression/(\d+)/remove"', page)
+        assert found is not None
+        r = await client.post(
+            f"/ui/suppression/{found.group(1)}/remove", data={"csrf_token": CSRF.findall(page)[0]}
+        )
+        assert r.status_code == 303
+    assert await _validate(app, app.alice, email)
+
+
+async def test_lead_status_and_campaign_changes_in_the_ui_show_in_the_api(
+    app: ApiHarness,
+) -> None:
+    seeded = await seed_dashboard(app.client, app.db, app.alice.headers, app.alice.user_id)
+    lead = seeded.lead_ids[2]
+    async with _client(app) as client:
+        await sign_in(client, app.alice.key)
+        token = await csrf_of(client, f"/ui/campaigns/{seeded.campaign_id}")
+        r = await client.post(
+            f"/ui/campaigns/{seeded.campaign_id}/leads/{lead}/status",
+            data={"csrf_token": token, "status": "placed"},
+        )
+        assert r.status_code == 303
+        r = await client.post(
+            f"/ui/campaigns/{seeded.campaign_id}/leads/{lead}/status",
+            data={"csrf_token": token, "status": "no-such-status"},
+        )
+        assert "Choose one of the lead statuses" in (await client.get(r.headers["location"])).text
+    leads = await app.client.get(
+        f"{API}/campaigns/{seeded.campaign_id}/leads", headers=app.alice.headers
+    )
+    assert {x["id"]: x["status"] for x in leads.json()["items"]}[lead] == "placed"
