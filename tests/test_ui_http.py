@@ -172,7 +172,14 @@ async def test_every_page_renders_with_data(app: ApiHarness) -> None:
         "/ui/today": ["seed0.example"],
         "/ui/attempts": ["seed-0@seed0.example", "seed pitch", "unknown", "blocked"],
         "/ui/suppression": ["seed-1@seed1.example", "asked us to stop", "manual"],
-        "/ui/inbox": ["Sounds good", "4.2.2", "mailbox full", "5.7.1", "sender blocked"],
+        "/ui/inbox": [
+            "Sounds good",
+            "&gt; On Monday you wrote:",
+            "4.2.2",
+            "mailbox full",
+            "5.7.1",
+            "sender blocked",
+        ],
         "/ui/audit": ["Chain verified", "suppression_added", "seed-0@seed0.example"],
         "/ui/campaigns": ["seed campaign"],
         f"/ui/campaigns/{seeded.campaign_id}": ["Contact 0", "https://seed0.example/0"],
@@ -453,3 +460,40 @@ async def test_lead_status_and_campaign_changes_in_the_ui_show_in_the_api(
         f"{API}/campaigns/{seeded.campaign_id}/leads", headers=app.alice.headers
     )
     assert {x["id"]: x["status"] for x in leads.json()["items"]}[lead] == "placed"
+
+
+async def test_a_processed_reply_keeps_its_original_next_to_the_stripped_text(
+    app: ApiHarness,
+) -> None:
+    """Through the real parser and inbound processing, as the IMAP poller does it."""
+    from sendwarden.inbound.parse import parse_inbound
+    from sendwarden.services import inbound_processing
+    from sendwarden.storage.models import InboundMessage
+
+    campaign = await make_campaign(app.client, app.alice.headers)
+    lead = await make_lead(app.client, app.alice.headers, campaign, "ed@reply.example")
+    r = await app.client.post(
+        f"{API}/outreach/send",
+        json={"campaign_id": campaign, "lead_id": lead, "subject": "Guest post", "body": "Hi"},
+        headers=app.alice.headers,
+    )
+    message_id = r.json()["message_id"]
+    raw = (
+        "From: Ed <ed@reply.example>\r\nTo: outreach@sender.example\r\n"
+        "Subject: Re: Guest post\r\nMessage-ID: <r1@reply.example>\r\n"
+        f"In-Reply-To: {message_id}\r\nDate: Sun, 29 Nov 2026 10:00:00 +0000\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Happy to take a look, send it over.\r\n\r\n-- \r\nEd Example\r\n\r\n"
+        "On Sun, 29 Nov 2026 at 09:00, Outreach wrote:\r\n> Hi\r\n"
+    ).encode()
+    parsed = parse_inbound(raw)
+    async with app.db.transaction() as session:
+        record = InboundMessage(mailbox="INBOX", uid=1, uidvalidity=1, kind="reply", status="ok")
+        session.add(record)
+        await session.flush()
+        await inbound_processing.apply(session, parsed, record.id)
+    async with _client(app) as client:
+        await sign_in(client, app.alice.key)
+        page = (await client.get("/ui/inbox")).text
+    assert "Happy to take a look" in page and "Original message, with quotes" in page
+    assert "Ed Example" in page and "&gt; Hi" in page

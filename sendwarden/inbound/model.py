@@ -56,6 +56,7 @@ class ParsedInbound:
     complaint_recipient: str | None = None
     reply_text: str | None = None
     reply_class: ReplyClass | None = None
+    reply_original: str | None = None  # the body before quotes and signature were stripped
 
 
 class InboundParseError(ValueError):

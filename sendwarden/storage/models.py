@@ -309,6 +309,7 @@ class Reply(Base):
     from_address: Mapped[str | None] = mapped_column(String(320), nullable=True)
     subject: Mapped[str | None] = mapped_column(Text, nullable=True)
     text: Mapped[str] = mapped_column(Text)
+    original_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     classification: Mapped[str] = mapped_column(String(30))
     auto_classification: Mapped[str] = mapped_column(String(30))
     suppression_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -206,9 +206,10 @@ async def suppression(request: Request, state: State, viewer: SignedIn) -> HTMLR
 
 @router.get("/inbox", response_class=HTMLResponse)
 async def inbox(request: Request, state: State, viewer: SignedIn) -> HTMLResponse:
+    page = _page_number(request)  # pages through the replies; bounces show the latest
     async with state.db.read() as session:
         replies, replies_total = await queries.list_replies(
-            session, viewer.scope, limit=PAGE_SIZE, offset=0
+            session, viewer.scope, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
         bounces, bounces_total = await queries.list_bounces(
             session, viewer.scope, limit=PAGE_SIZE, offset=0
@@ -228,6 +229,8 @@ async def inbox(request: Request, state: State, viewer: SignedIn) -> HTMLRespons
             "title": "Inbox",
             "replies": replies,
             "replies_total": replies_total,
+            "page": page,
+            "pages": max(1, -(-replies_total // PAGE_SIZE)),
             "bounces": bounces,
             "bounces_total": bounces_total,
             "incidents": incidents,

@@ -108,6 +108,8 @@ async def seed_dashboard(
             from_address=emails[0],
             subject=text(1, "Re: pitch"),
             text=text(2, "Sounds good, send me a draft."),
+            original_text=text(3, "Sounds good, send me a draft.")
+            + "\n\n-- \nJane\n\n> On Monday you wrote:\n> Hello, I enjoyed your article.",
             classification="interested",
             auto_classification="interested",
         )

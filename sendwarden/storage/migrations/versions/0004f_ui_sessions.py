@@ -1,4 +1,5 @@
-"""dashboard sessions: a server-side row per signed-in browser, so signing out ends it
+"""dashboard sessions: a server-side row per signed-in browser, so signing out ends it;
+replies keep their original text next to the stripped one
 
 Revision ID: 0004f
 Revises: 0003
@@ -35,9 +36,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ui_sessions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_ui_sessions_key_id"), ["key_id"], unique=False)
+    with op.batch_alter_table("replies", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("original_text", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("replies", schema=None) as batch_op:
+        batch_op.drop_column("original_text")
     with op.batch_alter_table("ui_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ui_sessions_key_id"))
     op.drop_table("ui_sessions")
