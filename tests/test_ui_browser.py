@@ -215,7 +215,13 @@ def test_phone_width_has_no_sideways_scrolling(tmp_path: Path, site: Site) -> No
             overflow = driver.execute_script(
                 "return document.documentElement.scrollWidth - window.innerWidth"
             )
-            assert overflow <= 1, f"{name} scrolls sideways by {overflow}px"
+            wide = driver.execute_script(
+                "return [...document.querySelectorAll('body *')]"
+                ".filter(e => e.getBoundingClientRect().right > window.innerWidth + 1"
+                " && !e.closest('.scroll'))"
+                ".map(e => e.tagName + '.' + e.className).slice(0, 5)"
+            )
+            assert overflow <= 1, f"{name} scrolls sideways by {overflow}px: {wide}"
             screenshot(driver, f"{name}-phone")
 
 
