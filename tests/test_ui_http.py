@@ -497,3 +497,18 @@ async def test_a_processed_reply_keeps_its_original_next_to_the_stripped_text(
         page = (await client.get("/ui/inbox")).text
     assert "Happy to take a look" in page and "Original message, with quotes" in page
     assert "Ed Example" in page and "&gt; Hi" in page
+
+
+async def test_dashboard_with_the_database_down_answers_503_not_a_trace() -> None:
+    from sendwarden.api.app import create_app
+    from tests.conftest import make_settings
+    from tests.support.harness import asgi_client
+
+    app = create_app(make_settings("sqlite+aiosqlite:////nonexistent-sendwarden-dir/x.db"))
+    async with asgi_client(app) as client:
+        client.cookies.set("sw_session", "a" * 43, path="/ui")
+        for path in ("/ui/today", "/ui/sign-in"):
+            r = await client.get(path)
+            assert r.status_code == 503, f"{path}: {r.status_code} {r.text}"
+            assert "Traceback" not in r.text and "nonexistent" not in r.text
+    await app.state.sendwarden.close()

@@ -32,9 +32,9 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
-async def sign_in_page(request: Request, state: State) -> HTMLResponse:
+async def sign_in_page(request: Request, state: State) -> Response:
     if await ui_session.viewer_from(request, state) is not None:
-        return RedirectResponse("/ui/today", status_code=303)  # type: ignore[return-value]
+        return RedirectResponse("/ui/today", status_code=303)
     return await _sign_in_form(request, state, error=None, status_code=200)
 
 
