@@ -507,7 +507,7 @@ async def test_dashboard_with_the_database_down_answers_503_not_a_trace() -> Non
     app = create_app(make_settings("sqlite+aiosqlite:////nonexistent-sendwarden-dir/x.db"))
     async with asgi_client(app) as client:
         client.cookies.set("sw_session", "a" * 43, path="/ui")
-        for path in ("/ui/today", "/ui/sign-in"):
+        for path in ("/ui/today", "/ui/attempts"):
             r = await client.get(path)
             assert r.status_code == 503, f"{path}: {r.status_code} {r.text}"
             assert "Traceback" not in r.text and "nonexistent" not in r.text
