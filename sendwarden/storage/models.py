@@ -333,6 +333,7 @@ class Reply(Base):
     from_address: Mapped[str | None] = mapped_column(String(320), nullable=True)
     subject: Mapped[str | None] = mapped_column(Text, nullable=True)
     text: Mapped[str] = mapped_column(Text)
+    original_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     classification: Mapped[str] = mapped_column(String(30))
     auto_classification: Mapped[str] = mapped_column(String(30))
     suppression_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -374,3 +375,14 @@ class SenderIncident(Base):
     inbound_message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     explanation: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class UiSession(Base):
+    """A signed-in dashboard browser: the cookie holds a random token, this row its hash."""
+
+    __tablename__ = "ui_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
