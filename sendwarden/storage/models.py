@@ -121,6 +121,8 @@ class Attempt(Base):
     __table_args__ = (
         Index("ix_attempts_user_recipient", "user_id", "recipient_email"),
         Index("ix_attempts_status", "status"),
+        # Inbound matching finds an attempt by its recipient, case-insensitively.
+        Index("ix_attempts_lower_recipient", text("lower(recipient_email)")),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -173,6 +175,12 @@ class Suppression(Base):
             postgresql_where=text("user_id IS NULL"),
         ),
         Index("ix_suppressions_value", "value"),
+        # Prefix search (`value LIKE 'q%'`) whatever the database's collation.
+        Index(
+            "ix_suppressions_value_pattern",
+            "value",
+            postgresql_ops={"value": "varchar_pattern_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(
@@ -190,7 +198,12 @@ class SendKey(Base):
     """Policy idempotency: one (sender, recipient, subject) key per user, reserved then used."""
 
     __tablename__ = "send_keys"
-    __table_args__ = (UniqueConstraint("user_id", "key_hash"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "key_hash"),
+        # The duplicate check looks keys up by hash alone; mark_used by attempt.
+        Index("ix_send_keys_key_hash", "key_hash"),
+        Index("ix_send_keys_attempt_id", "attempt_id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     key_hash: Mapped[str] = mapped_column(String(64))
@@ -198,6 +211,27 @@ class SendKey(Base):
     attempt_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SuppressionImport(Base):
+    """A background suppression import and how far it got (GET /suppression/imports/{id})."""
+
+    __tablename__ = "suppression_imports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(20))
+    lines: Mapped[int] = mapped_column(Integer, default=0)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    invalid_count: Mapped[int] = mapped_column(Integer, default=0)
+    invalid: Mapped[str] = mapped_column(Text, default="[]")  # JSON, bounded
+    bytes: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class RequestKey(Base):

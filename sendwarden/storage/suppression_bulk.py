@@ -1,0 +1,113 @@
+"""Suppression statements built for bulk: multi-row inserts, keyset pages, prefix search."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sendwarden.storage.dialect import dialect_name, table_of
+from sendwarden.storage.models import Suppression
+
+_TABLE = table_of(Suppression)
+# Rows per INSERT: 6 bound values a row stays well below SQLite's (32 766) and
+# PostgreSQL's (32 767) limit on parameters per statement.
+INSERT_ROWS = 2000
+
+
+@dataclass(frozen=True)
+class BulkRow:
+    kind: str
+    value: str
+    reason: str | None
+
+
+async def insert_ignoring_duplicates(
+    session: AsyncSession,
+    rows: Sequence[BulkRow],
+    *,
+    user_id: int | None,
+    source: str,
+    created_at: datetime,
+) -> int:
+    """Insert the rows not already on the list; return how many were new.
+
+    One multi-row `INSERT ... ON CONFLICT DO NOTHING` per INSERT_ROWS rows: the
+    unique indexes decide what is a duplicate, also against concurrent writers.
+    """
+    inserted = 0
+    build = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
+    for start in range(0, len(rows), INSERT_ROWS):
+        values: list[dict[str, Any]] = [
+            {
+                "user_id": user_id,
+                "kind": row.kind,
+                "value": row.value,
+                "reason": row.reason,
+                "source": source,
+                "created_at": created_at,
+            }
+            for row in rows[start : start + INSERT_ROWS]
+        ]
+        statement = build(_TABLE).values(values).on_conflict_do_nothing()
+        result = await session.execute(statement.returning(_TABLE.c.id))
+        inserted += len(result.all())
+    return inserted
+
+
+def visible_to(user_id: int) -> ColumnElement[bool]:
+    return or_(_TABLE.c.user_id == user_id, _TABLE.c.user_id.is_(None))
+
+
+async def page_after(
+    session: AsyncSession, *, user_id: int, after_id: int, limit: int
+) -> Sequence[Any]:
+    """The next `limit` visible rows with id > after_id (keyset: no OFFSET scan)."""
+    query = (
+        select(
+            _TABLE.c.id,
+            _TABLE.c.kind,
+            _TABLE.c.value,
+            _TABLE.c.reason,
+            _TABLE.c.source,
+            _TABLE.c.user_id,
+            _TABLE.c.created_at,
+        )
+        .where(_TABLE.c.id > after_id, visible_to(user_id))
+        .order_by(_TABLE.c.id)
+        .limit(limit)
+    )
+    return (await session.execute(query)).all()
+
+
+def prefix_condition(session: AsyncSession, prefix: str) -> ColumnElement[bool]:
+    """`value` starts with `prefix`, in a form the value indexes can serve.
+
+    PostgreSQL: LIKE 'prefix%' (served by the varchar_pattern_ops index whatever
+    the database collation). SQLite: a range scan on the BINARY-collated index,
+    `prefix <= value < successor(prefix)` (code point order is UTF-8 byte order).
+    """
+    if dialect_name(session) == "postgresql":
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return _TABLE.c.value.like(escaped + "%", escape="\\")
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1) if ord(prefix[-1]) < 0x10FFFF else None
+    lower_bound = _TABLE.c.value >= prefix
+    return lower_bound if upper is None else lower_bound & (_TABLE.c.value < upper)
+
+
+def search_query(session: AsyncSession, *, user_id: int, prefix: str | None) -> Select[Any]:
+    conditions = [visible_to(user_id)]
+    if prefix:
+        conditions.append(prefix_condition(session, prefix))
+    return select(Suppression).where(*conditions)
+
+
+async def count(session: AsyncSession, *, user_id: int, prefix: str | None) -> int:
+    query = search_query(session, user_id=user_id, prefix=prefix)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    return int(total or 0)
