@@ -15,9 +15,14 @@ from sendwarden.storage.dialect import dialect_name, table_of
 from sendwarden.storage.models import Suppression
 
 _TABLE = table_of(Suppression)
-# Rows per INSERT: 6 bound values a row stays well below SQLite's (32 766) and
-# PostgreSQL's (32 767) limit on parameters per statement.
-INSERT_ROWS = 2000
+# Built once: the rows go in as an executemany, which SQLAlchemy sends as
+# multi-row INSERTs (its "insertmanyvalues" batches) from this one cached
+# statement; a .values([...]) statement would be compiled afresh per chunk,
+# which costs more than the insert itself and blocks the event loop.
+_INSERT_NEW = {
+    "postgresql": postgresql.insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.id),
+    "sqlite": sqlite.insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.id),
+}
 
 
 @dataclass(frozen=True)
@@ -37,27 +42,24 @@ async def insert_ignoring_duplicates(
 ) -> int:
     """Insert the rows not already on the list; return how many were new.
 
-    One multi-row `INSERT ... ON CONFLICT DO NOTHING` per INSERT_ROWS rows: the
-    unique indexes decide what is a duplicate, also against concurrent writers.
+    Multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING id`: the unique
+    indexes decide what is a duplicate, also against concurrent writers.
     """
-    inserted = 0
-    build = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
-    for start in range(0, len(rows), INSERT_ROWS):
-        values: list[dict[str, Any]] = [
-            {
-                "user_id": user_id,
-                "kind": row.kind,
-                "value": row.value,
-                "reason": row.reason,
-                "source": source,
-                "created_at": created_at,
-            }
-            for row in rows[start : start + INSERT_ROWS]
-        ]
-        statement = build(_TABLE).values(values).on_conflict_do_nothing()
-        result = await session.execute(statement.returning(_TABLE.c.id))
-        inserted += len(result.all())
-    return inserted
+    if not rows:
+        return 0
+    values: list[dict[str, Any]] = [
+        {
+            "user_id": user_id,
+            "kind": row.kind,
+            "value": row.value,
+            "reason": row.reason,
+            "source": source,
+            "created_at": created_at,
+        }
+        for row in rows
+    ]
+    result = await session.execute(_INSERT_NEW[dialect_name(session)], values)
+    return len(result.all())
 
 
 def visible_to(user_id: int) -> ColumnElement[bool]:
