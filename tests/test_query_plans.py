@@ -1,4 +1,5 @@
-"""Hot-path statements use indexes: a send's and a validate's cost must not grow with history.
+"""Hot-path statements use indexes: a send's, a validate's and a search's cost must not grow
+with history.
 
 Every statement a validate and a send run is captured as the driver receives
 it, then EXPLAINed on a database whose history tables hold HISTORY rows each
@@ -19,41 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import AppFactory, smtp_settings
 from tests.support.api_helpers import API, make_campaign, make_lead, send
+from tests.support.history import history_statements
 from tests.support.smtp_server import FaultyServer
 
 HISTORY = 20_000
 BIG_TABLES = ("attempts", "audit_entries", "suppressions", "send_keys", "request_keys")
-_NUMBERS = f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {HISTORY})"
-
-
-def _seed_statements(dialect: str, user_id: int, first_seq: int) -> list[str]:
-    old = "now() - interval '3 days'" if dialect == "postgresql" else "datetime('now', '-3 days')"
-    return [
-        f"""{_NUMBERS} INSERT INTO attempts (user_id, status, recipient_email, recipient_domain,
-            sender_email, subject, legal_basis, region, reason, checks, idempotency_key,
-            message_id, created_at, updated_at, sent_at)
-        SELECT {user_id}, 'sent', 'hist' || i || '@hist' || (i % 500) || '.example',
-            'hist' || (i % 500) || '.example', 'me@sender.example', 'old', 'legitimate_interest',
-            'US', 'ok', '[]', 'idem' || i, '<m' || i || '@sender.example>', {old}, {old}, {old}
-        FROM n""",
-        f"""{_NUMBERS} INSERT INTO audit_entries (seq, created_at, event, user_id, lead_email,
-            details, prev_hash, entry_hash)
-        SELECT {first_seq} + i, {old}, 'policy_validate', {user_id},
-            'hist' || i || '@hist.example', '{{}}', 'x', 'y'
-        FROM n""",
-        f"UPDATE audit_head SET last_seq = last_seq + {HISTORY}",
-        f"""{_NUMBERS} INSERT INTO suppressions (user_id, kind, value, source, created_at)
-        SELECT CASE WHEN i % 10 = 0 THEN NULL ELSE {user_id} END, 'email',
-            'hist' || i || '@supp' || (i % 1000) || '.example', 'import', {old}
-        FROM n""",
-        f"""{_NUMBERS} INSERT INTO send_keys (user_id, key_hash, state, attempt_id, created_at,
-            used_at)
-        SELECT {user_id}, 'key' || i, 'used', i, {old}, {old} FROM n""",
-        f"""{_NUMBERS} INSERT INTO request_keys (user_id, key, request_hash, state,
-            response_status, response_body, created_at)
-        SELECT {user_id}, 'rk' || i, 'h', 'done', 200, '{{}}', {old} FROM n""",
-        "ANALYZE",
-    ]
 
 
 @contextmanager
@@ -86,7 +57,7 @@ def full_scans(dialect: str, plan: list[str]) -> list[str]:
     return [line for line in plan if pattern.search(line.strip())]
 
 
-async def test_send_and_validate_statements_use_indexes_on_a_grown_database(
+async def test_send_validate_and_search_statements_use_indexes_on_a_grown_database(
     api_factory: AppFactory, smtp: FaultyServer
 ) -> None:
     api = await api_factory(**smtp_settings(smtp))
@@ -99,7 +70,7 @@ async def test_send_and_validate_statements_use_indexes_on_a_grown_database(
     async with api.db.transaction() as session:
         first_seq = (await session.execute(text("SELECT last_seq FROM audit_head"))).scalar_one()
     async with api.db.engine.connect() as connection:
-        for statement in _seed_statements(dialect, api.alice.user_id, first_seq):
+        for statement in history_statements(dialect, api.alice.user_id, first_seq, HISTORY):
             await connection.exec_driver_sql(statement)
         await connection.commit()
     # Warm-up: one-off work (secrets, pools) is not the hot path.
@@ -115,6 +86,13 @@ async def test_send_and_validate_statements_use_indexes_on_a_grown_database(
         assert (await send(api.client, api.alice.headers, campaign, leads[1])).status_code == 200
         duplicate = await send(api.client, api.alice.headers, campaign, leads[1])
         assert duplicate.status_code in (200, 403, 409), duplicate.text
+        # The suppression search too: a prefix is an index range at any list size.
+        found = await api.client.get(
+            f"{API}/suppression", params={"q": "hist123"}, headers=api.alice.headers
+        )
+        assert found.status_code == 200 and found.json()["total"] == 111, (
+            found.text
+        )  # hist123, hist123N, hist123NN
 
     planned = [(s, p) for s, p in statements if _needs_plan(s)]
     assert len(planned) >= 5, statements

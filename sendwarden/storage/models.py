@@ -175,12 +175,9 @@ class Suppression(Base):
             postgresql_where=text("user_id IS NULL"),
         ),
         Index("ix_suppressions_value", "value"),
-        # Prefix search (`value LIKE 'q%'`) whatever the database's collation.
-        Index(
-            "ix_suppressions_value_pattern",
-            "value",
-            postgresql_ops={"value": "varchar_pattern_ops"},
-        ).ddl_if(dialect="postgresql"),
+        # Prefix search as a range in code point order, whatever the database's
+        # collation (SQLite's BINARY index above already is).
+        Index("ix_suppressions_value_c", text('(value COLLATE "C")')).ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(

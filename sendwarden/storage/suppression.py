@@ -139,7 +139,7 @@ async def list_visible(
     """
     prefix = search.strip().lower() if search else None
     query = suppression_bulk.search_query(session, user_id=user_id, prefix=prefix)
-    order = (Suppression.value, Suppression.id) if prefix else (Suppression.id,)
+    order = suppression_bulk.search_order(session) if prefix else (Suppression.id,)
     total = await suppression_bulk.count(session, user_id=user_id, prefix=prefix)
     rows = await session.scalars(query.order_by(*order).limit(limit).offset(offset))
     return list(rows.all()), total

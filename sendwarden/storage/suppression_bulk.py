@@ -88,18 +88,27 @@ async def page_after(
 
 
 def prefix_condition(session: AsyncSession, prefix: str) -> ColumnElement[bool]:
-    """`value` starts with `prefix`, in a form the value indexes can serve.
+    """`value` starts with `prefix`, as a range the value indexes serve.
 
-    PostgreSQL: LIKE 'prefix%' (served by the varchar_pattern_ops index whatever
-    the database collation). SQLite: a range scan on the BINARY-collated index,
-    `prefix <= value < successor(prefix)` (code point order is UTF-8 byte order).
+    `prefix <= value < successor(prefix)` in code point order (= UTF-8 byte
+    order): SQLite's BINARY collation, and on PostgreSQL the "C" collation of
+    ix_suppressions_value_c whatever the database's collation. A range, unlike
+    LIKE 'q%', also uses the index in a prepared statement's generic plan.
     """
+    value: ColumnElement[str] = _TABLE.c.value
     if dialect_name(session) == "postgresql":
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return _TABLE.c.value.like(escaped + "%", escape="\\")
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1) if ord(prefix[-1]) < 0x10FFFF else None
-    lower_bound = _TABLE.c.value >= prefix
-    return lower_bound if upper is None else lower_bound & (_TABLE.c.value < upper)
+        value = value.collate("C")
+    last = ord(prefix[-1])
+    if last >= 0x10FFFF:
+        return value >= prefix
+    return (value >= prefix) & (value < prefix[:-1] + chr(last + 1))
+
+
+def search_order(session: AsyncSession) -> tuple[ColumnElement[Any], ...]:
+    """Prefix results in value order, the order the range scan yields them."""
+    if dialect_name(session) == "postgresql":
+        return (_TABLE.c.value.collate("C"), _TABLE.c.id)
+    return (_TABLE.c.value, _TABLE.c.id)
 
 
 def search_query(session: AsyncSession, *, user_id: int, prefix: str | None) -> Select[Any]:

@@ -53,18 +53,18 @@ def upgrade() -> None:
         "ix_attempts_lower_recipient", "attempts", [sa.text("lower(recipient_email)")], unique=False
     )
     if op.get_bind().dialect.name == "postgresql":
+        # Prefix search: a range in code point order, whatever the database's collation.
         op.create_index(
-            "ix_suppressions_value_pattern",
+            "ix_suppressions_value_c",
             "suppressions",
-            ["value"],
+            [sa.text('(value COLLATE "C")')],
             unique=False,
-            postgresql_ops={"value": "varchar_pattern_ops"},
         )
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.drop_index("ix_suppressions_value_pattern", table_name="suppressions")
+        op.drop_index("ix_suppressions_value_c", table_name="suppressions")
     op.drop_index("ix_attempts_lower_recipient", table_name="attempts")
     op.drop_index("ix_send_keys_attempt_id", table_name="send_keys")
     op.drop_index("ix_send_keys_key_hash", table_name="send_keys")
