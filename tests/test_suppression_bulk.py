@@ -174,3 +174,37 @@ async def test_import_does_not_hold_the_writer_between_chunks(api: ApiHarness) -
     release.set()
     result = await importing
     assert result.added == 2501
+
+
+async def test_read_only_routes_answer_while_a_writer_holds_the_database(
+    api: ApiHarness,
+) -> None:
+    """On SQLite a write transaction excludes other writers; reads must not queue behind it."""
+    holding = asyncio.Event()
+    release = asyncio.Event()
+    # The key's last-use stamp is a write (once a minute): get it done first.
+    assert (await api.client.get(f"{API}/campaigns", headers=api.alice.headers)).is_success
+
+    async def long_writer() -> None:
+        async with api.db.transaction() as session:
+            await session.execute(select(func.count()).select_from(Suppression))
+            holding.set()
+            await release.wait()
+
+    writer = asyncio.create_task(long_writer())
+    await holding.wait()
+    try:
+        for path in (
+            "/suppression",
+            "/suppression/export",
+            "/attempts",
+            "/audit-logs",
+            "/campaigns",
+        ):
+            r = await asyncio.wait_for(
+                api.client.get(f"{API}{path}", headers=api.alice.headers), timeout=5
+            )
+            assert r.status_code == 200, (path, r.text)
+    finally:
+        release.set()
+        await writer
