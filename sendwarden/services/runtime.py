@@ -6,7 +6,7 @@ from sendwarden.config import Settings
 from sendwarden.services.context import PolicySettings
 from sendwarden.services.inbound_effects import record_send_time_rejection
 from sendwarden.services.send import SendPipeline
-from sendwarden.storage import attempts, instance, request_keys
+from sendwarden.storage import attempts, instance, request_keys, send_key_purge
 from sendwarden.storage.db import Database
 from sendwarden.transport.config import SmtpConfig
 from sendwarden.transport.dkim import DkimSigner
@@ -57,4 +57,5 @@ async def recover_interrupted_sends(settings: Settings, db: Database) -> list[in
     async with db.transaction() as session:
         await request_keys.release_interrupted(session, owner=owner)
         await request_keys.purge_expired(session)
+        await send_key_purge.purge_expired(session)
         return await attempts.mark_interrupted_as_unknown(session, owner=owner)

@@ -200,6 +200,7 @@ class SendKey(Base):
         # The duplicate check looks keys up by hash alone; mark_used by attempt.
         Index("ix_send_keys_key_hash", "key_hash"),
         Index("ix_send_keys_attempt_id", "attempt_id"),
+        Index("ix_send_keys_used_at", "used_at"),  # the purge of expired keys
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -235,7 +236,10 @@ class RequestKey(Base):
     """HTTP `Idempotency-Key` header: the first response, replayed for 24 h."""
 
     __tablename__ = "request_keys"
-    __table_args__ = (UniqueConstraint("user_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "key"),
+        Index("ix_request_keys_created_at", "created_at"),  # the purge of expired keys
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(255))

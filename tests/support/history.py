@@ -11,6 +11,11 @@ def history_statements(dialect: str, user_id: int, first_seq: int, rows: int) ->
     """
     numbers = f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})"
     old = "now() - interval '3 days'" if dialect == "postgresql" else "datetime('now', '-3 days')"
+    recent = (
+        "now() - interval '1 hour'" if dialect == "postgresql" else "datetime('now', '-1 hour')"
+    )
+    # Keys: one in 20 expired (what the purges delete, a batch at a time), the rest live.
+    key_time = f"CASE WHEN i % 20 = 0 THEN {old} ELSE {recent} END"
     return [
         f"""{numbers} INSERT INTO attempts (user_id, status, recipient_email, recipient_domain,
             sender_email, subject, legal_basis, region, reason, checks, idempotency_key,
@@ -31,9 +36,9 @@ def history_statements(dialect: str, user_id: int, first_seq: int, rows: int) ->
         FROM n""",
         f"""{numbers} INSERT INTO send_keys (user_id, key_hash, state, attempt_id, created_at,
             used_at)
-        SELECT {user_id}, 'key' || i, 'used', i, {old}, {old} FROM n""",
+        SELECT {user_id}, 'key' || i, 'used', i, {key_time}, {key_time} FROM n""",
         f"""{numbers} INSERT INTO request_keys (user_id, key, request_hash, state,
             response_status, response_body, created_at)
-        SELECT {user_id}, 'rk' || i, 'h', 'done', 200, '{{}}', {old} FROM n""",
+        SELECT {user_id}, 'rk' || i, 'h', 'done', 200, '{{}}', {key_time} FROM n""",
         "ANALYZE",
     ]

@@ -48,6 +48,9 @@ def upgrade() -> None:
     # send_keys: the duplicate check filters on key_hash alone; mark_used on attempt_id.
     op.create_index("ix_send_keys_key_hash", "send_keys", ["key_hash"], unique=False)
     op.create_index("ix_send_keys_attempt_id", "send_keys", ["attempt_id"], unique=False)
+    # The purges of expired keys: a range on the expiry column, not a scan.
+    op.create_index("ix_send_keys_used_at", "send_keys", ["used_at"], unique=False)
+    op.create_index("ix_request_keys_created_at", "request_keys", ["created_at"], unique=False)
     # Inbound matching: WHERE lower(recipient_email) = ...
     op.create_index(
         "ix_attempts_lower_recipient", "attempts", [sa.text("lower(recipient_email)")], unique=False
@@ -66,6 +69,8 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index("ix_suppressions_value_c", table_name="suppressions")
     op.drop_index("ix_attempts_lower_recipient", table_name="attempts")
+    op.drop_index("ix_request_keys_created_at", table_name="request_keys")
+    op.drop_index("ix_send_keys_used_at", table_name="send_keys")
     op.drop_index("ix_send_keys_attempt_id", table_name="send_keys")
     op.drop_index("ix_send_keys_key_hash", table_name="send_keys")
     op.drop_index(op.f("ix_suppression_imports_user_id"), table_name="suppression_imports")
