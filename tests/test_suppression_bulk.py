@@ -208,3 +208,24 @@ async def test_read_only_routes_answer_while_a_writer_holds_the_database(
     finally:
         release.set()
         await writer
+
+
+async def test_global_import_needs_admin_and_dedupes_on_the_global_index(api: ApiHarness) -> None:
+    data = b"email\nglobal1@g.example\nglobal2@g.example\n"
+    url = f"{API}/suppression/import?scope=global"
+    denied = await api.client.post(url, content=data, headers=api.alice.headers)
+    assert denied.status_code == 403
+    first = await api.client.post(url, content=data, headers=api.admin.headers)
+    assert first.json() == {"added": 2, "duplicate": 0, "invalid": []}
+    again = await api.client.post(url, content=data, headers=api.admin.headers)
+    assert again.json() == {"added": 0, "duplicate": 2, "invalid": []}
+    # The same addresses may still go on a user's own list.
+    own = await api.client.post(f"{API}/suppression/import", content=data, headers=api.bob.headers)
+    assert own.json()["added"] == 2
+    listed = await api.client.get(f"{API}/suppression", headers=api.bob.headers)
+    assert sorted(i["scope"] for i in listed.json()["items"]) == [
+        "global",
+        "global",
+        "user",
+        "user",
+    ]
