@@ -10,7 +10,7 @@ from sendwarden.config import Settings
 from sendwarden.services.context import PolicySettings
 from sendwarden.services.inbound_effects import record_send_time_rejection
 from sendwarden.services.send import SendPipeline
-from sendwarden.storage import attempts, instance, leases, request_keys
+from sendwarden.storage import attempts, instance, leases, request_keys, send_key_purge
 from sendwarden.storage.audit_key import AuditKey
 from sendwarden.storage.db import Database
 from sendwarden.transport.config import SmtpConfig
@@ -94,6 +94,7 @@ async def recover_interrupted_sends(settings: Settings, db: Database) -> list[in
     instance = settings.sendwarden_instance_name
     async with db.transaction() as session:
         await request_keys.purge_expired(session)
+        await send_key_purge.purge_expired(session)
         candidates = {
             *await attempts.sending_owners(session),
             *await request_keys.in_progress_owners(session),

@@ -46,7 +46,7 @@ from sendwarden.services.errors import (
     ServiceError,
 )
 from sendwarden.services.group_commit import GroupCommit
-from sendwarden.storage import attempts, audit, campaigns, counters, send_keys
+from sendwarden.storage import attempts, audit, campaigns, counters, send_key_purge, send_keys
 from sendwarden.storage.campaigns import LeadContact
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import Attempt, AttemptStatus
@@ -309,6 +309,7 @@ class SendPipeline:
         if not reservation.ok:
             rule = "daily_user_cap" if reservation.blocked_by == "user" else "daily_domain_cap"
             return await self._refused(session, plan, rule)
+        await send_key_purge.purge_expired_if_due(session)
         if not await send_keys.try_reserve(
             session, user_id=plan.user_id, key_hash=decision.idempotency_key, attempt_id=attempt.id
         ):

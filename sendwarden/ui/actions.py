@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -20,7 +21,9 @@ from sendwarden.api.schemas import CampaignCreate, LeadCreate
 from sendwarden.inbound.model import ReplyClass
 from sendwarden.services import leads, replies, resolution, suppressions
 from sendwarden.services.errors import ServiceError
-from sendwarden.storage import campaigns, suppression
+from sendwarden.services.suppression_export import export_csv
+from sendwarden.services.suppression_import import ImportTarget, import_stream
+from sendwarden.storage import campaigns
 from sendwarden.storage.models import LeadStatus, SuppressionSource, User
 from sendwarden.ui import queries
 from sendwarden.ui import session as ui_session
@@ -158,11 +161,10 @@ async def import_suppression(state: State, viewer: SignedIn, form: CheckedForm) 
         )
     scope = "global" if form.get("scope") == "global" else "user"
     try:
-        async with state.db.transaction() as session:
-            owner = suppressions.owner_for(viewer.user, scope)
-            result = await suppressions.import_csv(
-                session, user_id=owner, actor_id=viewer.user.id, data=data
-            )
+        target = ImportTarget(
+            user_id=suppressions.owner_for(viewer.user, scope), actor_id=viewer.user.id
+        )
+        result = await import_stream(state.db, _one_chunk(data), target)
     except ServiceError as exc:
         return await redirect(state, "/ui/suppression", err=str(exc))
     message = f"Imported: {result.added} added, {result.duplicate} already there"
@@ -172,20 +174,26 @@ async def import_suppression(state: State, viewer: SignedIn, form: CheckedForm) 
             state,
             "/ui/suppression",
             msg=message,
-            err=f"{len(result.invalid)} rows skipped ({shown})",
+            err=f"{result.invalid_count} rows skipped ({shown})",
         )
     return await redirect(state, "/ui/suppression", msg=message)
 
 
 @router.get("/suppression/export")
 async def export_suppression(state: State, viewer: SignedIn) -> StreamingResponse:
-    async with state.db.read() as session:
-        rows = await suppression.iter_visible(session, user_id=viewer.user.id)
+    async def body() -> AsyncIterator[str]:
+        async for text, _ in export_csv(state.db, user_id=viewer.user.id):
+            yield text
+
     return StreamingResponse(
-        suppressions.export_rows(rows),
+        body(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="suppression.csv"'},
     )
+
+
+async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 @router.post("/attempts/{attempt_id}/resolve")

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import Field, ValidationError
 
-from sendwarden.api.deps import CurrentUser, Session
+from sendwarden.api.deps import CurrentUser, ReadSession, Session
 from sendwarden.api.fields import FreeText
 from sendwarden.api.schemas import (
     AttemptOut,
@@ -43,7 +43,7 @@ async def create_campaign(body: CampaignCreate, user: CurrentUser, session: Sess
 
 @router.get("/campaigns", response_model=Page[CampaignOut])
 async def list_campaigns(
-    user: CurrentUser, session: Session, limit: Limit = 50, offset: Offset = 0
+    user: CurrentUser, session: ReadSession, limit: Limit = 50, offset: Offset = 0
 ) -> Page[CampaignOut]:
     rows, total = await campaigns.list_campaigns(
         session, user_id=user.id, limit=limit, offset=offset
@@ -58,7 +58,7 @@ async def list_campaigns(
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignOut)
-async def get_campaign(campaign_id: Id, user: CurrentUser, session: Session) -> CampaignOut:
+async def get_campaign(campaign_id: Id, user: CurrentUser, session: ReadSession) -> CampaignOut:
     campaign = await owned_campaign(session, user.id, campaign_id)
     counts = await campaigns.lead_counts(session, [campaign.id])
     return CampaignOut.from_row(campaign, counts.get(campaign.id, 0))
@@ -134,7 +134,7 @@ async def add_leads_bulk(
 async def list_leads(
     campaign_id: Id,
     user: CurrentUser,
-    session: Session,
+    session: ReadSession,
     status: LeadStatus | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -169,7 +169,7 @@ async def set_lead_status(
 async def list_attempts(
     campaign_id: Id,
     user: CurrentUser,
-    session: Session,
+    session: ReadSession,
     status: AttemptStatus | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -191,7 +191,7 @@ async def list_attempts(
 @router.get("/attempts", response_model=Page[AttemptOut])
 async def list_all_attempts(
     user: CurrentUser,
-    session: Session,
+    session: ReadSession,
     status: AttemptStatus | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -210,7 +210,7 @@ async def list_all_attempts(
 
 
 @router.get("/attempts/{attempt_id}", response_model=AttemptOut)
-async def get_attempt(attempt_id: Id, user: CurrentUser, session: Session) -> AttemptOut:
+async def get_attempt(attempt_id: Id, user: CurrentUser, session: ReadSession) -> AttemptOut:
     attempt = await attempts.get_attempt(session, user_id=user.id, attempt_id=attempt_id)
     if attempt is None:
         raise NotFound(f"attempt {attempt_id} not found")
