@@ -25,13 +25,14 @@ def history_statements(dialect: str, user_id: int, first_seq: int, rows: int) ->
             'US', 'ok', '[]', 'idem' || i, '<m' || i || '@sender.example>', {old}, {old}, {old}
         FROM n""",
         f"""{numbers} INSERT INTO audit_entries (seq, created_at, event, user_id, lead_email,
-            details, prev_hash, entry_hash)
+            details, prev_hash, entry_hash, chain_version)
         SELECT {first_seq} + i, {old}, 'policy_validate', {user_id},
-            'hist' || i || '@hist.example', '{{}}', 'x', 'y'
+            'hist' || i || '@hist.example', '{{}}', 'x', 'y', 2
         FROM n""",
-        f"UPDATE audit_head SET last_seq = last_seq + {rows}",
-        f"""{numbers} INSERT INTO suppressions (user_id, kind, value, source, created_at)
+        f"UPDATE audit_head SET last_seq = last_seq + {rows}, chain_version = 2",
+        f"""{numbers} INSERT INTO suppressions (user_id, kind, value, mailbox, source, created_at)
         SELECT CASE WHEN i % 10 = 0 THEN NULL ELSE {user_id} END, 'email',
+            'hist' || i || '@supp' || (i % 1000) || '.example',
             'hist' || i || '@supp' || (i % 1000) || '.example', 'import', {old}
         FROM n""",
         f"""{numbers} INSERT INTO send_keys (user_id, key_hash, state, attempt_id, created_at,
