@@ -144,6 +144,10 @@ async def test_database_unavailable_after_start_fails_closed_then_recovers(
             r = await app.client.request(
                 method, f"{API}{path}", json=body or None, headers=app.alice.headers
             )
+            if method == "GET" and is_sqlite(db_url):
+                # A held SQLite write lock stops writers only: WAL readers go on.
+                assert r.status_code == 200, f"{method} {path}: {r.text}"
+                continue
             assert_clean_5xx(r, f"{method} {path}")
             assert r.status_code == 503 and r.headers.get("retry-after")
     assert not before.differences(await snapshot(app.db))

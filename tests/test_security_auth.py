@@ -32,6 +32,7 @@ PATH_VALUES = {
     "lead_id": 1,
     "attempt_id": 1,
     "reply_id": 1,
+    "import_id": 1,
     "email": "someone@example.com",
     "token": "x" * 40,
 }

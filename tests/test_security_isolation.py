@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
+from sendwarden.services import suppression_jobs
 from sendwarden.storage.models import Attempt, AttemptStatus, Reply
 from tests.support.api_helpers import API, make_campaign, make_lead, send
 from tests.support.db_state import snapshot
@@ -38,6 +39,7 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("GET", f"{API}/campaigns/{{campaign_id}}/attempts"): Probe(),
     ("GET", f"{API}/campaigns/{{campaign_id}}/replies"): Probe(),
     ("GET", f"{API}/attempts/{{attempt_id}}"): Probe(),
+    ("GET", f"{API}/suppression/imports/{{import_id}}"): Probe(),
     ("POST", f"{API}/campaigns/{{campaign_id}}/leads"): Probe(
         {"website_url": "https://intruder.example/", "contact_email": "in@intruder.example"}, 201
     ),
@@ -97,6 +99,13 @@ async def seed(app: ApiHarness, tenant: Tenant, marker: str) -> Owned:
         f"{API}/suppression", json={"email": f"{marker}-supp@{marker}.example"}, headers=headers
     )
     assert r.status_code == 201, r.text
+    job = await client.post(
+        f"{API}/suppression/import",
+        content=f"{marker}-imp@{marker}.example\n".encode(),
+        headers={**headers, "Prefer": "respond-async"},
+    )
+    assert job.status_code == 202, job.text
+    await suppression_jobs.wait_for_all()
     async with app.db.transaction() as session:
         # An attempt the owner may resolve, and a reply the owner may reclassify.
         await session.execute(
@@ -123,6 +132,7 @@ async def seed(app: ApiHarness, tenant: Tenant, marker: str) -> Owned:
         "lead_id": lead,
         "attempt_id": unknown.json()["id"],
         "reply_id": reply_id,
+        "import_id": job.json()["id"],
         "email": f"{marker}-supp@{marker}.example",
     }
     return owned

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from sendwarden import __version__
+from sendwarden import __version__, ui
 from sendwarden.api import errors
 from sendwarden.api.limits import BodySizeLimit
 from sendwarden.api.request_log import RequestLog
@@ -68,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Compliance-first gateway for cold outreach email.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from sendwarden.ui, with local assets
+        redoc_url=None,
     )
     app.state.sendwarden = state
     errors.install(app)
@@ -81,4 +83,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(unsubscribe.router)
+    ui.install(app)
     return app

@@ -33,6 +33,15 @@ async def get_session(state: State) -> AsyncIterator[AsyncSession]:
 Session = Annotated[AsyncSession, Depends(get_session)]
 
 
+async def get_read_session(state: State) -> AsyncIterator[AsyncSession]:
+    """For routes that only read: on SQLite no write lock, no queueing behind writers."""
+    async with state.db.read() as session:
+        yield session
+
+
+ReadSession = Annotated[AsyncSession, Depends(get_read_session)]
+
+
 def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
 

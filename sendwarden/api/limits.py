@@ -8,8 +8,10 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Bulk endpoints take files; everything else takes small JSON documents.
-LARGE_BODY_PATHS = ("/suppression/import", "/leads/bulk")
+LARGE_BODY_PATHS = ("/leads/bulk",)
 LARGE_BODY_LIMIT = 20 * 1024 * 1024
+# Parsed as they stream in with bounded memory, so any size is fine.
+STREAMED_BODY_PATHS = ("/suppression/import",)
 
 
 class BodyTooLarge(HTTPException):
@@ -24,7 +26,9 @@ class BodySizeLimit:
         self.app = app
         self.max_bytes = max_bytes
 
-    def _limit_for(self, path: str) -> int:
+    def _limit_for(self, path: str) -> int | None:
+        if path.endswith(STREAMED_BODY_PATHS):
+            return None
         if path.endswith(LARGE_BODY_PATHS):
             return max(self.max_bytes, LARGE_BODY_LIMIT)
         return self.max_bytes
@@ -34,6 +38,9 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         limit = self._limit_for(scope["path"])
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > limit:
                 await _reject(send, limit)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,10 +27,15 @@ from sendwarden.cli.state import (
     UserOption,
     acting_user,
     in_transaction,
+    with_database,
 )
 from sendwarden.services import suppression as suppressions
-from sendwarden.services.errors import NotFound
-from sendwarden.storage import suppression
+from sendwarden.services import suppression_jobs
+from sendwarden.services.errors import InvalidInput, NotFound
+from sendwarden.services.suppression_export import export_csv
+from sendwarden.services.suppression_import import ImportProgress, ImportTarget, import_stream
+from sendwarden.storage import suppression, suppression_bulk
+from sendwarden.storage.db import Database
 from sendwarden.storage.models import Suppression, SuppressionSource
 
 suppress_app = typer.Typer(
@@ -100,7 +106,8 @@ def add(
 @suppress_app.command("list")
 def list_entries(
     search: Annotated[
-        str | None, typer.Option("--search", help="Substring of the value or the reason.")
+        str | None,
+        typer.Option("--search", help="Case-insensitive prefix of the address or domain."),
     ] = None,
     limit: LimitOption = 50,
     offset: OffsetOption = 0,
@@ -173,33 +180,41 @@ def import_file(
 
     Exit status 0 even when some rows are invalid (they are listed).
     """
-    data = file.read_bytes()
-    if not data.strip():
+    size = file.stat().st_size
+    if size < 64 * 1024 and not file.read_bytes().strip():  # larger ones: found while reading
         raise CliError(f"{file} is empty")
-    total_lines = len(data.splitlines())
 
-    with progress_bar(f"Importing {file.name}", total_lines) as progress:
-
-        async def work(session: AsyncSession) -> suppressions.ImportResult:
+    async def work(db: Database) -> ImportProgress:
+        async with db.read() as session:
             owner = await acting_user(session, user)
-            result = await suppressions.import_csv(
-                session,
-                user_id=suppressions.owner_for(owner, _scope(is_global)),
-                actor_id=owner.id,
-                data=data,
-                default_reason=reason,
-                progress=lambda line: advance_to(progress, line),
-            )
-            advance_to(progress, total_lines)
-            return result
+        target = ImportTarget(
+            user_id=suppressions.owner_for(owner, _scope(is_global)),
+            actor_id=owner.id,
+            default_reason=reason,
+        )
+        progress = ImportProgress()
+        with progress_bar(f"Importing {file.name} (bytes)", size) as bar:
 
-        result = in_transaction(work)
+            async def chunks() -> AsyncIterator[bytes]:
+                async for chunk in suppression_jobs.file_chunks(file):
+                    yield chunk
+                    advance_to(bar, progress.bytes)
 
+            try:
+                return await import_stream(db, chunks(), target, progress=progress)
+            except InvalidInput as exc:
+                raise CliError(f"{file} is empty") from exc
+            finally:
+                advance_to(bar, progress.bytes)
+
+    result = with_database(work)
     invalid = [{"line": n, "value": v, "error": e} for n, v, e in result.invalid]
     if as_json:
         print_json({"added": result.added, "duplicate": result.duplicate, "invalid": invalid})
         return
-    typer.echo(f"Added {result.added}, already present {result.duplicate}, invalid {len(invalid)}.")
+    typer.echo(
+        f"Added {result.added}, already present {result.duplicate}, invalid {result.invalid_count}."
+    )
     if invalid:
         print_table(
             ["Line", "Value", "Problem"],
@@ -213,28 +228,29 @@ def export(
     file: Annotated[str, typer.Argument(help="Output CSV file, or - for standard output.")] = "-",
     user: UserOption = None,
 ) -> None:
-    """Export the entries that apply to you as CSV (the format `import` reads)."""
+    """Export the entries that apply to you as CSV (the format `import` reads), streamed."""
 
-    async def work(session: AsyncSession) -> Sequence[Suppression]:
-        owner = await acting_user(session, user)
-        return await suppression.iter_visible(session, user_id=owner.id)
+    async def work(db: Database) -> int:
+        async with db.read() as session:
+            owner = await acting_user(session, user)
+            total = await suppression_bulk.count(session, user_id=owner.id, prefix=None)
+        if file == "-":
+            async for text, _ in export_csv(db, user_id=owner.id):
+                sys.stdout.write(text)
+            sys.stdout.flush()
+            return total
+        written = 0
+        with progress_bar(f"Exporting to {Path(file).name}", total) as bar:
+            async with await anyio.open_file(file, "w", encoding="utf-8", newline="") as out:
+                async for text, rows in export_csv(db, user_id=owner.id):
+                    await out.write(text)
+                    written += rows
+                    advance_to(bar, written)
+        return written
 
-    rows = in_transaction(work)
-    if file == "-":
-        for chunk in suppressions.export_rows(rows):
-            sys.stdout.write(chunk)
-        sys.stdout.flush()
-        return
-    path = Path(file)
-    with (
-        progress_bar(f"Exporting to {path.name}", len(rows)) as progress,
-        path.open("w", encoding="utf-8", newline="") as out,
-    ):
-        # Each chunk carries one row (the first one the header too).
-        for written, chunk in enumerate(suppressions.export_rows(rows), start=1):
-            out.write(chunk)
-            advance_to(progress, min(written, len(rows)))
-    typer.echo(f"Exported {len(rows)} entries to {path}.")
+    written = with_database(work)
+    if file != "-":
+        typer.echo(f"Exported {written} entries to {file}.")
 
 
 def register(app: typer.Typer) -> None:

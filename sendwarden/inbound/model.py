@@ -59,6 +59,7 @@ class ParsedInbound:
     unsubscribe_token: str | None = None
     reply_text: str | None = None
     reply_class: ReplyClass | None = None
+    reply_original: str | None = None  # the body before quotes and signature were stripped
 
 
 class InboundParseError(ValueError):

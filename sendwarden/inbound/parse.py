@@ -270,17 +270,25 @@ def _interpret(msg: EmailMessage) -> ParsedInbound:
         return replace(base, kind=kind, original_message_id=original, bounces=bounces)
     if report_type or msg.get_content_type() == "multipart/report":
         return base  # read receipts (disposition-notification) and other reports
-    text = strip_quoted_and_signature(_reply_body(msg))
+    original = _reply_body(msg)
+    text = strip_quoted_and_signature(original)
     if _is_auto_reply(msg, subject or "", text):
         return replace(
             base,
             kind=InboundKind.AUTO_REPLY,
             reply_text=text,
             reply_class=ReplyClass.OUT_OF_OFFICE,
+            reply_original=original,
         )
     if _is_list_mail(msg):
         return base
-    return replace(base, kind=InboundKind.REPLY, reply_text=text, reply_class=classify_reply(text))
+    return replace(
+        base,
+        kind=InboundKind.REPLY,
+        reply_text=text,
+        reply_class=classify_reply(text),
+        reply_original=original,
+    )
 
 
 def _has_header_section(msg: Message) -> bool:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.config import Settings
 from sendwarden.observability import metrics
-from sendwarden.storage import attempts, http_idempotency, leases
+from sendwarden.storage import attempts, duplicate_key_purge, http_idempotency, leases
 from sendwarden.storage.db import Database
 
 log = logging.getLogger("sendwarden.leases")
@@ -42,6 +42,7 @@ async def recover_interrupted_sends(settings: Settings, db: Database) -> list[in
     instance = settings.sendwarden_instance_name
     async with db.transaction() as session:
         await http_idempotency.purge_expired(session)
+        await duplicate_key_purge.purge_expired(session)
         candidates = {
             *await attempts.sending_owners(session),
             *await http_idempotency.in_progress_owners(session),

@@ -217,6 +217,7 @@ async def _reply(
         from_address=parsed.from_address,
         subject=parsed.subject,
         text=(parsed.reply_text or "")[:20_000],
+        original_text=(parsed.reply_original or "")[:50_000] or None,
         classification=classification.value,
         auto_classification=classification.value,
     )

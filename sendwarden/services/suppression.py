@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,12 +14,9 @@ from sendwarden.policy import (
     normalize_email,
     registrable_domain,
 )
-from sendwarden.services.csv_cells import from_cell, to_cell
 from sendwarden.services.errors import Forbidden, InvalidInput
 from sendwarden.storage import audit, suppression
 from sendwarden.storage.models import Suppression, SuppressionKind, SuppressionSource, User
-
-CSV_COLUMNS = ("kind", "value", "reason", "source", "scope", "created_at")
 
 
 def parse_target(value: str) -> tuple[SuppressionKind, str]:
@@ -129,118 +122,3 @@ async def remove(
             ),
         )
     return row
-
-
-@dataclass
-class ImportResult:
-    added: int = 0
-    duplicate: int = 0
-    invalid: list[tuple[int, str, str]] = field(default_factory=list)
-
-
-def _decoded_lines(data: bytes) -> Iterator[tuple[int, str | None]]:
-    """Yield (line number, text) per line; text is None where the line is not UTF-8."""
-    for number, raw in enumerate(data.splitlines(), start=1):
-        try:
-            yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError:
-            yield number, None
-
-
-def parse_csv(data: bytes) -> Iterator[tuple[int, str | None, str | None, str | None]]:
-    """Yield (line, target, reason, error) rows of a suppression CSV.
-
-    Accepted shapes: a header naming an `email`, `domain` or `value` column
-    (and optionally `reason`), or headerless rows of `target[,reason]`.
-    """
-    lines = list(_decoded_lines(data))
-    target_col, reason_col = 0, 1
-    start = 0
-    if lines and lines[0][1] is not None:
-        header = [h.strip().lower() for h in next(csv.reader([lines[0][1]]))]
-        names = [h for h in ("email", "domain", "value", "address") if h in header]
-        if names:
-            target_col = header.index(names[0])
-            reason_col = header.index("reason") if "reason" in header else -1
-            start = 1
-    for number, text in lines[start:]:
-        if text is None:
-            yield number, None, None, "line is not valid UTF-8"
-            continue
-        if not text.strip():
-            continue
-        try:
-            row = next(csv.reader([text]))
-        except csv.Error as exc:
-            yield number, None, None, f"malformed CSV: {exc}"
-            continue
-        if target_col >= len(row) or not row[target_col].strip():
-            yield number, None, None, "no email or domain in this row"
-            continue
-        reason = from_cell(row[reason_col].strip()) if 0 <= reason_col < len(row) else None
-        yield number, from_cell(row[target_col].strip()), reason or None, None
-
-
-async def import_csv(
-    session: AsyncSession,
-    *,
-    user_id: int | None,
-    actor_id: int,
-    data: bytes,
-    default_reason: str | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> ImportResult:
-    result = ImportResult()
-    for number, target, reason, error in parse_csv(data):
-        if progress is not None:
-            progress(number)
-        if error is not None or target is None:
-            result.invalid.append((number, _preview(target), error or "invalid row"))
-            continue
-        try:
-            kind, value = parse_target(target)
-        except InvalidInput as exc:
-            result.invalid.append((number, _preview(target), exc.message))
-            continue
-        _, created = await add(
-            session,
-            user_id=user_id,
-            actor_id=actor_id,
-            kind=kind,
-            value=value,
-            reason=reason or default_reason,
-            source=SuppressionSource.IMPORT,
-        )
-        if created:
-            result.added += 1
-        else:
-            result.duplicate += 1
-    return result
-
-
-def _preview(value: str | None) -> str:
-    if value is None:
-        return ""
-    return value if len(value) <= 80 else value[:77] + "..."
-
-
-def export_rows(rows: Iterable[Suppression]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        writer.writerow(
-            [
-                row.kind,
-                to_cell(row.value),
-                to_cell(row.reason or ""),
-                to_cell(row.source),
-                "global" if row.user_id is None else "user",
-                row.created_at.isoformat(),
-            ]
-        )
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue()

@@ -124,6 +124,8 @@ class Attempt(Base):
     __table_args__ = (
         Index("ix_attempts_user_recipient", "user_id", "recipient_email"),
         Index("ix_attempts_status", "status"),
+        # Inbound matching finds an attempt by its recipient, case-insensitively.
+        Index("ix_attempts_lower_recipient", text("lower(recipient_email)")),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -177,6 +179,9 @@ class Suppression(Base):
         ),
         Index("ix_suppressions_value", "value"),
         Index("ix_suppressions_mailbox", "mailbox"),
+        # Prefix search as a range in code point order, whatever the database's
+        # collation (SQLite's BINARY index above already is).
+        Index("ix_suppressions_value_c", text('(value COLLATE "C")')).ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(
@@ -200,7 +205,11 @@ class DuplicateKey(Base):
     """
 
     __tablename__ = "send_keys"
-    __table_args__ = (UniqueConstraint("key_hash"),)
+    __table_args__ = (
+        UniqueConstraint("key_hash"),  # also the index of the duplicate look-up
+        Index("ix_send_keys_attempt_id", "attempt_id"),  # mark_used by attempt
+        Index("ix_send_keys_used_at", "used_at"),  # the purge of expired keys
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     key_hash: Mapped[str] = mapped_column(String(64))
@@ -210,11 +219,35 @@ class DuplicateKey(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
+class SuppressionImport(Base):
+    """A background suppression import and how far it got (GET /suppression/imports/{id})."""
+
+    __tablename__ = "suppression_imports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(20))
+    lines: Mapped[int] = mapped_column(Integer, default=0)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    invalid_count: Mapped[int] = mapped_column(Integer, default=0)
+    invalid: Mapped[str] = mapped_column(Text, default="[]")  # JSON, bounded
+    bytes: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
 class HttpIdempotencyKey(Base):
     """HTTP `Idempotency-Key` header: the first response, replayed for 24 h."""
 
     __tablename__ = "request_keys"
-    __table_args__ = (UniqueConstraint("user_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "key"),
+        Index("ix_request_keys_created_at", "created_at"),  # the purge of expired keys
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(255))
@@ -333,6 +366,7 @@ class Reply(Base):
     from_address: Mapped[str | None] = mapped_column(String(320), nullable=True)
     subject: Mapped[str | None] = mapped_column(Text, nullable=True)
     text: Mapped[str] = mapped_column(Text)
+    original_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     classification: Mapped[str] = mapped_column(String(30))
     auto_classification: Mapped[str] = mapped_column(String(30))
     suppression_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -374,3 +408,14 @@ class SenderIncident(Base):
     inbound_message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     explanation: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class UiSession(Base):
+    """A signed-in dashboard browser: the cookie holds a random token, this row its hash."""
+
+    __tablename__ = "ui_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

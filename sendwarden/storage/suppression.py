@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.policy.addresses import mailbox_key
+from sendwarden.storage import suppression_bulk
 from sendwarden.storage.dialect import table_of
 from sendwarden.storage.models import Suppression, SuppressionKind
 
@@ -69,7 +70,7 @@ class Match:
 
 
 _SUPPRESSIONS = table_of(Suppression)
-# Built once: every send runs it (see storage.counters).
+# Built once: every send runs it (see storage.daily_caps).
 _MATCHING_ANY = (
     select(
         _SUPPRESSIONS.c.user_id,
@@ -138,38 +139,20 @@ async def matching_many(session: AsyncSession, lookups: Sequence[Lookup]) -> lis
     return found
 
 
-def _visible(user_id: int, search: str | None) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [
-        or_(Suppression.user_id == user_id, Suppression.user_id.is_(None))
-    ]
-    if search:
-        escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        conditions.append(
-            or_(
-                Suppression.value.like(pattern, escape="\\"),
-                func.lower(func.coalesce(Suppression.reason, "")).like(pattern, escape="\\"),
-            )
-        )
-    return conditions
-
-
 async def list_visible(
     session: AsyncSession, *, user_id: int, search: str | None, limit: int, offset: int
 ) -> tuple[list[Suppression], int]:
-    conditions = _visible(user_id, search)
-    total = await session.scalar(select(func.count(Suppression.id)).where(*conditions))
-    rows = await session.scalars(
-        select(Suppression).where(*conditions).order_by(Suppression.id).limit(limit).offset(offset)
-    )
-    return list(rows.all()), int(total or 0)
+    """Own and global entries; `search` is a case-insensitive prefix of the value.
 
-
-async def iter_visible(session: AsyncSession, *, user_id: int) -> Sequence[Suppression]:
-    query = select(Suppression).where(
-        or_(Suppression.user_id == user_id, Suppression.user_id.is_(None))
-    )
-    return (await session.scalars(query.order_by(Suppression.id))).all()
+    The value is the normalised address or domain, so a prefix search is an
+    index range scan (see suppression_bulk.prefix_condition) at any list size.
+    """
+    prefix = search.strip().lower() if search else None
+    query = suppression_bulk.search_query(session, user_id=user_id, prefix=prefix)
+    order = suppression_bulk.search_order(session) if prefix else (Suppression.id,)
+    total = await suppression_bulk.count(session, user_id=user_id, prefix=prefix)
+    rows = await session.scalars(query.order_by(*order).limit(limit).offset(offset))
+    return list(rows.all()), total
 
 
 async def remove(

@@ -32,6 +32,16 @@ PUBLIC_ROUTES = frozenset(
 )
 
 
+# The dashboard authenticates with a session cookie, not an API key: its routes have their
+# own inventory (`ui_routes`) and tests (tests/test_ui_http.py), and stay out of the
+# API-key matrices.
+UI_PREFIX = "/ui"
+
+
+def is_ui_path(path: str) -> bool:
+    return path == UI_PREFIX or path.startswith(UI_PREFIX + "/")
+
+
 @dataclass(frozen=True)
 class RouteInfo:
     method: str
@@ -67,8 +77,7 @@ def _flat_routes(routes: Sequence[BaseRoute]) -> Iterator[tuple[str, set[str]]]:
         yield context.path or "", set(context.methods or ())
 
 
-def app_routes(app: FastAPI) -> list[RouteInfo]:
-    """(method, full path) of every HTTP route; HEAD is left out (it mirrors GET)."""
+def _all_routes(app: FastAPI) -> list[RouteInfo]:
     found = {
         RouteInfo(method, path)
         for path, methods in _flat_routes(app.routes)
@@ -76,6 +85,16 @@ def app_routes(app: FastAPI) -> list[RouteInfo]:
         if method != "HEAD" and path
     }
     return sorted(found, key=lambda r: (r.path, r.method))
+
+
+def app_routes(app: FastAPI) -> list[RouteInfo]:
+    """(method, full path) of every API route; HEAD is left out (it mirrors GET)."""
+    return [r for r in _all_routes(app) if not is_ui_path(r.path)]
+
+
+def ui_routes(app: FastAPI) -> list[RouteInfo]:
+    """Every dashboard route (session cookie instead of an API key)."""
+    return [r for r in _all_routes(app) if is_ui_path(r.path)]
 
 
 def protected_routes(app: FastAPI) -> list[RouteInfo]:

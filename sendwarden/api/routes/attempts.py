@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import Field
 
-from sendwarden.api.deps import CurrentUser, Session
+from sendwarden.api.deps import CurrentUser, ReadSession, Session
 from sendwarden.api.pagination import Id, Limit, Offset
 from sendwarden.schemas.attempts import AttemptOut
 from sendwarden.schemas.common import Page, Request
@@ -25,7 +25,7 @@ router = APIRouter(tags=["attempts"])
 async def list_attempts(
     campaign_id: Id,
     user: CurrentUser,
-    session: Session,
+    session: ReadSession,
     status: AttemptStatus | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -47,7 +47,7 @@ async def list_attempts(
 @router.get("/attempts", response_model=Page[AttemptOut])
 async def list_all_attempts(
     user: CurrentUser,
-    session: Session,
+    session: ReadSession,
     status: AttemptStatus | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -66,7 +66,7 @@ async def list_all_attempts(
 
 
 @router.get("/attempts/{attempt_id}", response_model=AttemptOut)
-async def get_attempt(attempt_id: Id, user: CurrentUser, session: Session) -> AttemptOut:
+async def get_attempt(attempt_id: Id, user: CurrentUser, session: ReadSession) -> AttemptOut:
     attempt = await attempts.get_attempt(session, user_id=user.id, attempt_id=attempt_id)
     if attempt is None:
         raise NotFound(f"attempt {attempt_id} not found")

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from sendwarden.api.deps import CurrentUser, Session
+from sendwarden.api.deps import CurrentUser, ReadSession
 from sendwarden.api.schemas import AuditOut
 from sendwarden.schemas.common import Page
 from sendwarden.schemas.fields import FreeText
@@ -40,7 +40,7 @@ def audit_out(e: AuditEntry) -> AuditOut:
 @router.get("/audit-logs", response_model=Page[AuditOut])
 async def list_audit_logs(
     user: CurrentUser,
-    session: Session,
+    session: ReadSession,
     since: datetime | None = None,
     until: datetime | None = None,
     result: Literal["approved", "blocked"] | None = None,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import ValidationError
 
-from sendwarden.api.deps import CurrentUser, Session
+from sendwarden.api.deps import CurrentUser, ReadSession, Session
 from sendwarden.api.pagination import Id, Limit, Offset
 from sendwarden.schemas.campaigns import (
     BulkFailure,
@@ -35,13 +35,13 @@ async def create_campaign(body: CampaignCreate, user: CurrentUser, session: Sess
 
 @router.get("/campaigns", response_model=Page[CampaignOut])
 async def list_campaigns(
-    user: CurrentUser, session: Session, limit: Limit = 50, offset: Offset = 0
+    user: CurrentUser, session: ReadSession, limit: Limit = 50, offset: Offset = 0
 ) -> Page[CampaignOut]:
     return await campaign_page(session, user.id, limit=limit, offset=offset)
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignOut)
-async def get_campaign(campaign_id: Id, user: CurrentUser, session: Session) -> CampaignOut:
+async def get_campaign(campaign_id: Id, user: CurrentUser, session: ReadSession) -> CampaignOut:
     campaign = await owned_campaign(session, user.id, campaign_id)
     counts = await campaigns.lead_counts(session, [campaign.id])
     return CampaignOut.from_row(campaign, counts.get(campaign.id, 0))
@@ -110,7 +110,7 @@ async def add_leads_bulk(
 async def list_leads(
     campaign_id: Id,
     user: CurrentUser,
-    session: Session,
+    session: ReadSession,
     status: LeadStatus | None = None,
     limit: Limit = 50,
     offset: Offset = 0,

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from sendwarden.api.deps import CurrentUser, Session, State
+from sendwarden.api.deps import CurrentUser, ReadSession, Session, State
 from sendwarden.inbound.model import ReplyClass
 from sendwarden.schemas.common import Page, Request
 from sendwarden.schemas.inbound import ReplyOut
@@ -33,7 +33,7 @@ async def poll(user: CurrentUser, state: State) -> dict[str, Any]:
 async def list_replies(
     campaign_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     user: CurrentUser,
-    session: Session,
+    session: ReadSession,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> Page[ReplyOut]:

@@ -2,29 +2,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sendwarden.api.deps import CurrentUser, Session, State
+from sendwarden.api.deps import CurrentUser, State
 from sendwarden.api.schemas import ValidateRequest, ValidateResponse
 from sendwarden.schemas.attempts import CheckOut
-from sendwarden.services import policy_check
+from sendwarden.services.policy_check import CheckRequest
+from sendwarden.services.validation_batch import batcher_for
 
 router = APIRouter(tags=["policy"])
 
 
 @router.post("/policy/validate", response_model=ValidateResponse)
-async def validate(
-    body: ValidateRequest, user: CurrentUser, state: State, session: Session
-) -> ValidateResponse:
+async def validate(body: ValidateRequest, user: CurrentUser, state: State) -> ValidateResponse:
     """Dry-run every policy rule for a prospective send. Recorded in the audit log."""
-    decision = await policy_check.check(
-        session,
-        user_id=user.id,
-        recipient=body.recipient_email,
-        requested_sender=body.sender_email,
-        subject=body.subject,
-        consent_recorded=None,
-        settings=state.policy,
-    )
-    await policy_check.record_validation(session, decision, user_id=user.id, subject=body.subject)
+    request = CheckRequest(user.id, body.recipient_email, body.sender_email, body.subject, None)
+    decision = await batcher_for(state.db, state.policy).validate(request)
     return ValidateResponse(
         allowed=decision.allowed,
         reason=decision.reason,

@@ -47,7 +47,9 @@ def demo(
         bool,
         typer.Option(
             "--keep-running",
-            help="Keep the API and the SMTP capture server up afterwards (Ctrl-C stops).",
+            "--keep",
+            help="Keep the API, the dashboard and the SMTP capture server up afterwards"
+            " (Ctrl-C stops).",
         ),
     ] = False,
 ) -> None:
@@ -95,6 +97,7 @@ async def _run(directory: Path, keep_running: bool, out: Console) -> None:
 
 def _print_keep_running(report: DemoReport, out: Console) -> None:
     out.print(f"\nStill running. API: {report.api_url} (OpenAPI docs at {report.api_url}/docs)")
+    out.print(f"Dashboard: {report.api_url}/ui (sign in with the key below)")
     out.print("API key of the demo user (admin):")
     out.print(report.api_key, markup=False, highlight=False, soft_wrap=True)
     out.print("Press Ctrl-C to stop.")

@@ -21,7 +21,14 @@ from sendwarden.services import policy_check
 from sendwarden.services.context import PolicySettings
 from sendwarden.services.errors import InvalidInput, NotFound, ServiceError
 from sendwarden.services.send.model import Outcome, SendRequest
-from sendwarden.storage import attempts, audit, campaigns, daily_caps, duplicate_keys
+from sendwarden.storage import (
+    attempts,
+    audit,
+    campaigns,
+    daily_caps,
+    duplicate_key_purge,
+    duplicate_keys,
+)
 from sendwarden.storage.campaigns import LeadContact
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import Attempt, AttemptStatus
@@ -191,6 +198,7 @@ class Decider:
         if not reservation.ok:
             rule = "daily_user_cap" if reservation.blocked_by == "user" else "daily_domain_cap"
             return await _lost_race(session, plan, attempt, rule)
+        await duplicate_key_purge.purge_expired_if_due(session)
         if not await duplicate_keys.try_reserve(
             session, user_id=plan.user_id, key_hash=decision.duplicate_key, attempt_id=attempt.id
         ):

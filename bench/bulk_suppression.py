@@ -1,0 +1,154 @@
+"""Bulk suppression: import, export and search at growing sizes, with a stall probe.
+
+Run from the repository root:
+    python bench/bulk_suppression.py                       # SQLite, 1 k and 100 k rows
+    python bench/bulk_suppression.py --sizes 1000 1000000  # the issue's 1 M
+    python bench/bulk_suppression.py --database-url postgresql://postgres@127.0.0.1/bench
+
+A real `sendwarden serve` (1 worker) takes, per size N, a streamed CSV import
+of N generated rows, a streamed export of them and prefix searches, while a
+closed loop probes GET /healthz every 50 ms. Each figure is printed with its
+ratio to the issue's goal (>= 1.0 means met): import >= 17 k rows/s, export
+>= 100 k rows/s and first byte < 1 s, search < 50 ms, probe p99 < 100 ms,
+server RSS <= 150 MB. It asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+if __package__ in (None, ""):  # run as a script: make the repository's test helpers importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import database_url_for  # noqa: E402
+from tests.support.live_server import (  # noqa: E402
+    LiveServer,
+    SlowCaptureServer,
+    live_env,
+    seed_leads,
+)
+
+API = "/api/v1/backlink-outreach"
+GOALS = {
+    "import rows/s": 17_000,
+    "export rows/s": 100_000,
+    "export first byte s": 1.0,
+    "search s": 0.050,
+    "probe p99 s": 0.100,
+    "peak RSS MB": 150,
+}
+LOWER_IS_BETTER = {"export first byte s", "search s", "probe p99 s", "probe max s", "peak RSS MB"}
+
+
+@dataclass
+class Probe:
+    latencies: list[float] = field(default_factory=list)
+    rss: list[int] = field(default_factory=list)
+
+    async def run(self, base_url: str, server: LiveServer, stop: asyncio.Event) -> None:
+        async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
+            while not stop.is_set():
+                started = time.monotonic()
+                await client.get("/healthz")
+                took = time.monotonic() - started
+                self.latencies.append(took)
+                self.rss.append(server.rss_bytes())
+                await asyncio.sleep(max(0.0, 0.05 - took))
+
+    def p99(self) -> float:
+        values = sorted(self.latencies)
+        return values[min(len(values) - 1, int(len(values) * 0.99))] if values else 0.0
+
+
+async def generated_csv(rows: int, tag: str) -> AsyncIterator[bytes]:
+    yield b"email,reason\n"
+    for start in range(0, rows, 5000):
+        yield "".join(
+            f"{tag}{i}@d{i % 1000}.example,bench\n" for i in range(start, min(rows, start + 5000))
+        ).encode()
+        await asyncio.sleep(0)
+
+
+def show(name: str, value: float, goal_key: str | None = None) -> None:
+    goal = GOALS.get(goal_key or name)
+    if goal is None:
+        print(f"    {name:<22} {value:>12.3f}")
+        return
+    ratio = goal / value if (goal_key or name) in LOWER_IS_BETTER and value else value / goal
+    print(f"    {name:<22} {value:>12.3f}   goal {goal:<8}  ratio to goal {ratio:6.2f}")
+
+
+async def one_size(server: LiveServer, headers: dict[str, str], rows: int, tag: str) -> None:
+    probe = Probe()
+    stop = asyncio.Event()
+    probing = asyncio.create_task(probe.run(server.base_url, server, stop))
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=3600) as client:
+        started = time.monotonic()
+        r = await client.post(
+            f"{API}/suppression/import", content=generated_csv(rows, tag), headers=headers
+        )
+        import_s = time.monotonic() - started
+        report = r.json()
+        started = time.monotonic()
+        first_byte = None
+        exported = 0
+        async with client.stream("GET", f"{API}/suppression/export", headers=headers) as resp:
+            async for chunk in resp.aiter_bytes():
+                if first_byte is None:
+                    first_byte = time.monotonic() - started
+                exported += chunk.count(b"\n")
+        export_s = time.monotonic() - started
+        searches = []
+        for i in range(20):
+            started = time.monotonic()
+            found = await client.get(
+                f"{API}/suppression", params={"q": f"{tag}{(i * 7919) % rows}"}, headers=headers
+            )
+            searches.append(time.monotonic() - started)
+            assert found.status_code == 200, found.text
+    stop.set()
+    await probing
+    print(f"  {rows} rows: added {report['added']}, exported {exported - 1} (all visible rows)")
+    show("import rows/s", rows / import_s)
+    show("export rows/s", (exported - 1) / export_s)
+    show("export first byte s", first_byte or 0.0)
+    show("search s", statistics.median(searches))
+    show("search max s", max(searches), "search s")
+    show("probe p99 s", probe.p99())
+    show("probe max s", max(probe.latencies), "probe p99 s")
+    show("peak RSS MB", max(probe.rss) / 2**20)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
+    parser.add_argument("--database-url", help="PostgreSQL (a scratch database); default SQLite")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bulk-bench-") as tmp:
+        work = Path(tmp)
+        url, description = await database_url_for(args.database_url, work)
+        print(f"bulk suppression on {description}", flush=True)
+        seeded = await seed_leads(url, [], user=f"bulk-{int(time.time())}")
+        smtp = SlowCaptureServer(work / "smtp", delay=0)
+        smtp.start()
+        try:
+            env = live_env(url, smtp, SENDWARDEN_LOG_LEVEL="WARNING")
+            with LiveServer(env, workers=1, workdir=work / "server") as server:
+                for index, rows in enumerate(args.sizes):
+                    await one_size(server, seeded.headers, rows, f"s{index}x")
+        finally:
+            smtp.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

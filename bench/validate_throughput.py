@@ -1,0 +1,169 @@
+"""POST /policy/validate req/s against a bare FastAPI endpoint, same uvicorn settings, same run.
+
+Run from the repository root (needs `wrk`):
+    python bench/validate_throughput.py                       # SQLite, c=32, 10 s a round
+    python bench/validate_throughput.py --duration 5 --rounds 1
+    python bench/validate_throughput.py --database-url postgresql://postgres@127.0.0.1/bench
+
+`sendwarden serve` (1 worker) and `uvicorn bench.bare_app:app` (1 worker, the
+same log level and keep-alive) run side by side; wrk drives each in turn,
+interleaved for R rounds, with the same JSON body. It prints req/s and p99
+of both and the ratio (goal: validate >= 50 % of bare, p99 < 20 ms).
+It asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+if __package__ in (None, ""):  # run as a script: make the repository's test helpers importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import database_url_for  # noqa: E402
+from tests.support.live_server import (  # noqa: E402
+    SENDER,
+    LiveServer,
+    SlowCaptureServer,
+    free_port,
+    live_env,
+    seed_leads,
+    server_env,
+)
+
+VALIDATE = "/api/v1/backlink-outreach/policy/validate"
+GOAL_RATIO = 0.5
+GOAL_P99_MS = 20.0
+KEEP_ALIVE = 5
+
+
+def wrk(
+    url: str, body: dict[str, str], headers: dict[str, str], args: argparse.Namespace
+) -> tuple[float, float]:
+    """(requests/s, p99 ms) of one wrk run."""
+    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}"]
+    for name, value in {**headers, "Content-Type": "application/json"}.items():
+        lines.append(f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write("\n".join(lines) + "\n")
+    out = subprocess.run(  # noqa: S603 - wrk from PATH with our own arguments
+        [
+            str(shutil.which("wrk")),
+            "-t2",
+            f"-c{args.c}",
+            f"-d{args.duration}s",
+            "--latency",
+            "-s",
+            script.name,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    Path(script.name).unlink()
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+    p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        print(f"    (wrk saw {errors.group(1)} non-2xx responses)")
+    return rate, p99
+
+
+def start_bare(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    log = (workdir / "bare.log").open("wb")
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.bare_app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--timeout-keep-alive",
+            str(KEEP_ALIVE),
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=server_env({}),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.post(f"http://127.0.0.1:{port}/bare", json={}, timeout=1)
+            return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the bare app did not start")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-c", type=int, default=32, help="concurrent connections (32)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (10)")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (2)")
+    parser.add_argument("--database-url", help="PostgreSQL (a scratch database); default SQLite")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed")
+    with tempfile.TemporaryDirectory(prefix="validate-bench-") as tmp:
+        work = Path(tmp)
+        url, description = await database_url_for(args.database_url, work)
+        seeded = await seed_leads(url, [], user=f"validate-{int(time.time())}")
+        body = {"recipient_email": "someone@prospect.example", "sender_email": SENDER}
+        smtp = SlowCaptureServer(work / "smtp", delay=0)
+        smtp.start()
+        bare_port = free_port()
+        bare = start_bare(bare_port, work)
+        try:
+            env = live_env(
+                url, smtp, SENDWARDEN_LOG_LEVEL="WARNING", SENDWARDEN_KEEP_ALIVE=KEEP_ALIVE
+            )
+            with LiveServer(env, workers=1, workdir=work / "server") as server:
+                async with httpx.AsyncClient() as client:
+                    check = await client.post(
+                        server.base_url + VALIDATE, json=body, headers=seeded.headers
+                    )
+                assert check.status_code == 200, check.text
+                print(
+                    f"validate vs bare FastAPI on {description}, c={args.c}, {args.duration} s runs"
+                )
+                ratios = []
+                for round_ in range(1, args.rounds + 1):
+                    bare_rate, bare_p99 = wrk(f"http://127.0.0.1:{bare_port}/bare", body, {}, args)
+                    rate, p99 = wrk(server.base_url + VALIDATE, body, seeded.headers, args)
+                    ratio = rate / bare_rate
+                    ratios.append(ratio)
+                    print(
+                        f"  round {round_}: bare {bare_rate:7.0f} req/s p99 {bare_p99:6.1f} ms | "
+                        f"validate {rate:6.0f} req/s p99 {p99:7.1f} ms | ratio {ratio:.1%} "
+                        f"(to goal {ratio / GOAL_RATIO:.2f}; p99 to goal {GOAL_P99_MS / p99:.2f})",
+                        flush=True,
+                    )
+                low, high = min(ratios), max(ratios)
+                print(f"  ratio min/max {low:.1%} / {high:.1%} (goal >= {GOAL_RATIO:.0%})")
+        finally:
+            bare.terminate()
+            bare.wait(10)
+            smtp.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
