@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     sendwarden_keep_alive: int = Field(default=5, ge=1)
     sendwarden_recover_on_start: bool = True
     sendwarden_instance_name: str = Field(default_factory=socket.gethostname)
+    sendwarden_webhooks_allow_private: bool = False
+    sendwarden_webhooks_dispatch: bool = True
+    sendwarden_webhooks_retry_base: float = Field(default=5.0, gt=0)
+    sendwarden_webhooks_timeout: float = Field(default=10.0, gt=0)
 
     dkim_private_key_path: Path | None = None
     dkim_selector: str | None = None

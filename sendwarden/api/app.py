@@ -28,6 +28,7 @@ from sendwarden.services.background import start_background_poller
 from sendwarden.services.context import PolicySettings
 from sendwarden.services.runtime import recover_interrupted_sends
 from sendwarden.storage.db import Database
+from sendwarden.webhooks import dispatcher as webhook_dispatcher
 
 API_PREFIX = "/api/v1/backlink-outreach"
 
@@ -46,11 +47,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.sendwarden_recover_on_start:
             await recover_interrupted_sends(settings, state.db)
         poller = start_background_poller(settings, state.db)
+        webhooks = webhook_dispatcher.start(settings, state.db)
         try:
             yield
         finally:
-            if poller is not None:
-                poller.cancel()
+            for task in (poller, webhooks):
+                if task is not None:
+                    task.cancel()
             await state.close()
 
     app = FastAPI(

@@ -30,6 +30,7 @@ from sendwarden.storage.models import (
 )
 from sendwarden.storage.types import utcnow
 from sendwarden.transport.errors import DeliveryError
+from sendwarden.webhooks import emit as webhook_events
 
 SOFT_BOUNCE_LIMIT = 3
 SOFT_BOUNCE_WINDOW = timedelta(days=7)
@@ -70,6 +71,7 @@ async def set_lead_status(session: AsyncSession, lead_id: int | None, status: Le
         return
     lead = await session.get(Lead, lead_id)
     if lead is not None:
+        await webhook_events.lead_status(session, lead, status.value)
         lead.status = status.value
 
 
@@ -109,6 +111,7 @@ async def record_bounce(
             )
         )
         metrics.SENDER_INCIDENTS.inc()
+        await webhook_events.sender_incident(session, user_id, attempt, recipient, status, source)
         await audit.append(
             session,
             audit.AuditRecord(
@@ -136,6 +139,9 @@ async def record_bounce(
         )
     )
     await session.flush()
+    await webhook_events.bounce(
+        session, user_id, attempt, recipient, classification, status, source
+    )
     lead_id = attempt.lead_id if attempt is not None else None
     if classification == BounceClass.HARD:
         await suppress_recipient(

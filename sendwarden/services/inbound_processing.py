@@ -16,6 +16,7 @@ from sendwarden.observability import metrics
 from sendwarden.services.inbound_effects import record_bounce, set_lead_status, suppress_recipient
 from sendwarden.storage import attempts
 from sendwarden.storage.models import Attempt, LeadStatus, Reply, SuppressionSource
+from sendwarden.webhooks import emit as webhook_events
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,9 @@ async def apply(session: AsyncSession, parsed: ParsedInbound, inbound_id: int) -
             reason="Spam complaint (feedback report)",
             attempt_id=attempt.id,
             evidence=evidence,
+        )
+        await webhook_events.complaint(
+            session, attempt, parsed.complaint_recipient or attempt.recipient_email
         )
         await set_lead_status(session, attempt.lead_id, LeadStatus.UNSUBSCRIBED)
         return Effect(parsed.kind, attempt.id, attempt.user_id, 1)
@@ -123,6 +127,7 @@ async def _reply(session: AsyncSession, parsed: ParsedInbound, inbound_id: int) 
     )
     session.add(reply)
     await session.flush()
+    await webhook_events.reply(session, reply, attempt)
     suppressed = await apply_reply_class(session, reply, attempt, classification)
     return Effect(parsed.kind, attempt.id, attempt.user_id, suppressed)
 

@@ -12,6 +12,7 @@ from sendwarden.transport.config import SmtpConfig
 from sendwarden.transport.dkim import DkimSigner
 from sendwarden.transport.errors import TransportConfigError
 from sendwarden.transport.pool import SmtpPool
+from sendwarden.webhooks import emit as webhook_events
 
 
 async def load_secret(settings: Settings, db: Database) -> bytes:
@@ -57,4 +58,6 @@ async def recover_interrupted_sends(settings: Settings, db: Database) -> list[in
     async with db.transaction() as session:
         await request_keys.release_interrupted(session, owner=owner)
         await request_keys.purge_expired(session)
-        return await attempts.mark_interrupted_as_unknown(session, owner=owner)
+        interrupted = await attempts.mark_interrupted_as_unknown(session, owner=owner)
+        await webhook_events.attempts_unknown(session, interrupted)
+        return interrupted

@@ -14,6 +14,7 @@ from sendwarden.services.csv_cells import from_cell, to_cell
 from sendwarden.services.errors import Forbidden, InvalidInput
 from sendwarden.storage import audit, suppression
 from sendwarden.storage.models import Suppression, SuppressionKind, SuppressionSource, User
+from sendwarden.webhooks import emit as webhook_events
 
 CSV_COLUMNS = ("kind", "value", "reason", "source", "scope", "created_at")
 
@@ -61,6 +62,7 @@ async def add(
         ),
     )
     if created:
+        await webhook_events.suppression(session, "suppression.added", row, actor_id)
         await audit.append(
             session,
             audit.AuditRecord(
@@ -88,6 +90,7 @@ async def remove(
     owner = owner_for(user, scope)
     row = await suppression.remove(session, user_id=owner, kind=kind.value, value=value)
     if row is not None:
+        await webhook_events.suppression(session, "suppression.removed", row, user.id)
         await audit.append(
             session,
             audit.AuditRecord(
