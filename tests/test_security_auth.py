@@ -33,6 +33,8 @@ PATH_VALUES = {
     "reply_id": 1,
     "email": "someone@example.com",
     "token": "x" * 40,
+    "webhook_id": 1,
+    "delivery_id": 1,
 }
 
 

@@ -20,6 +20,7 @@ from sendwarden.api.routes import (
     send,
     suppression,
     unsubscribe,
+    webhooks,
 )
 from sendwarden.api.state import AppState
 from sendwarden.config import Settings, get_settings
@@ -29,6 +30,7 @@ from sendwarden.services.context import PolicySettings
 from sendwarden.services.runtime import recover_interrupted_sends
 from sendwarden.storage.db import Database
 from sendwarden.webhooks import dispatcher as webhook_dispatcher
+from sendwarden.webhooks import docs as webhook_docs
 
 API_PREFIX = "/api/v1/backlink-outreach"
 
@@ -68,8 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLog)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (policy, send, suppression, campaigns, inbound, audit):
+    for module in (policy, send, suppression, campaigns, inbound, audit, webhooks):
         api.include_router(module.router)
+    webhook_docs.document(app)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(unsubscribe.router)

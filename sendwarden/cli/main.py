@@ -27,6 +27,7 @@ from sendwarden.cli import (
     suppress,
     users,
     validate,
+    webhooks,
 )
 from sendwarden.cli.errors import EXIT_USER_ERROR, describe
 from sendwarden.cli.output import print_error
@@ -108,6 +109,7 @@ for module in (
     serve,
     demo,
     devsmtp,
+    webhooks,
 ):
     module.register(app)
 
