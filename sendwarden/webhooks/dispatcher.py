@@ -121,29 +121,40 @@ class Dispatcher:
     async def _deliver(self, claimed: store.Claimed) -> store.Outcome:
         async with self._slots:
             try:
-                target = await ssrf.resolve(claimed.url, allow_private=self.allow_private)
+                targets = await ssrf.resolve(claimed.url, allow_private=self.allow_private)
             except ssrf.UnsafeTarget as exc:
                 return self._failed(claimed, None, f"refused: {exc}")
             headers = signing.headers(
                 msg_id=f"msg_{claimed.uid}", body=claimed.body, secrets_=claimed.secrets
             )
-            headers["host"] = target.host_header
             headers["user-agent"] = f"Sendwarden-Webhooks/{__version__}"
-            extensions = (
-                {"sni_hostname": target.server_name} if target.url.scheme == "https" else {}
-            )
-            try:
-                response = await self._http().post(
-                    target.url,
-                    content=claimed.body.encode(),
-                    headers=headers,
-                    extensions=extensions,
-                )
-            except httpx.HTTPError as exc:
-                return self._failed(claimed, None, f"{type(exc).__name__}: {exc}"[:300])
-        if 200 <= response.status_code < 300:
-            return store.Outcome(claimed.id, store.DELIVERED, response.status_code, None, utcnow())
-        return self._failed(claimed, response.status_code, f"HTTP {response.status_code}")
+            error = "no address"
+            for target in targets:  # each resolved address in turn, as a browser would
+                try:
+                    response = await self._post(target, claimed.body, headers)
+                except httpx.ConnectError as exc:
+                    error = f"ConnectError: {exc}"[:300]
+                    continue
+                except httpx.HTTPError as exc:
+                    return self._failed(claimed, None, f"{type(exc).__name__}: {exc}"[:300])
+                if 200 <= response.status_code < 300:
+                    return store.Outcome(
+                        claimed.id, store.DELIVERED, response.status_code, None, utcnow()
+                    )
+                return self._failed(claimed, response.status_code, f"HTTP {response.status_code}")
+            return self._failed(claimed, None, error)
+
+    async def _post(
+        self, target: ssrf.PinnedTarget, body: str, headers: dict[str, str]
+    ) -> httpx.Response:
+        """POST to the checked address itself: the name is not resolved again."""
+        extensions = {"sni_hostname": target.server_name} if target.url.scheme == "https" else {}
+        return await self._http().post(
+            target.url,
+            content=body.encode(),
+            headers={**headers, "host": target.host_header},
+            extensions=extensions,
+        )
 
     def _failed(self, claimed: store.Claimed, code: int | None, error: str) -> store.Outcome:
         now = utcnow()

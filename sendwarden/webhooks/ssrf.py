@@ -64,8 +64,11 @@ class PinnedTarget:
     server_name: str  # for TLS SNI and certificate checks
 
 
-async def resolve(url: str, *, allow_private: bool) -> PinnedTarget:
-    """Resolve the host now and refuse any non-public answer (unless allowed)."""
+async def resolve(url: str, *, allow_private: bool) -> list[PinnedTarget]:
+    """Resolve the host now and refuse any non-public answer (unless allowed).
+
+    Returns one pinned target per resolved address, to be tried in order.
+    """
     parsed = check_url(url, allow_private=allow_private)
     host = parsed.host
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
@@ -77,20 +80,17 @@ async def resolve(url: str, *, allow_private: bool) -> PinnedTarget:
             infos = await asyncio.get_running_loop().getaddrinfo(
                 host, port, type=socket.SOCK_STREAM
             )
-        except (socket.gaierror, UnicodeError) as exc:
+        except (OSError, UnicodeError) as exc:
             raise UnsafeTarget(f"cannot resolve {host}") from exc
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+        addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
         if not addresses:
             raise UnsafeTarget(f"cannot resolve {host}")
     if not allow_private:
         for address in addresses:
             if not is_public(address):
                 raise UnsafeTarget(f"{host} resolves to a non-public address ({address})")
-    pinned = addresses[0]
-    netloc_host = f"[{pinned}]" if pinned.version == 6 else str(pinned)
     host_header = host if parsed.port is None else f"{host}:{parsed.port}"
-    return PinnedTarget(
-        url=parsed.copy_with(host=netloc_host.strip("[]")),
-        host_header=host_header,
-        server_name=host,
-    )
+    return [
+        PinnedTarget(url=parsed.copy_with(host=str(a)), host_header=host_header, server_name=host)
+        for a in addresses
+    ]
