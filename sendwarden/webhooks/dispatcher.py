@@ -28,6 +28,7 @@ from sendwarden.webhooks.metrics import DELIVERIES, OLDEST_UNDELIVERED, OUTBOX_D
 
 RETRY_FOR = timedelta(days=3)
 MAX_DELAY = timedelta(hours=6)
+WAKE_DELAY = 0.2
 log = get_logger("sendwarden.webhooks")
 
 
@@ -193,7 +194,10 @@ class Dispatcher:
                 wake.clear()
                 try:
                     await asyncio.wait_for(wake.wait(), self.poll_interval)
-                    await asyncio.sleep(0.01)  # let the emitting transaction commit
+                    # Let the emitting transaction commit, and more events gather: one
+                    # round per burst, not per event, keeps write transactions (SQLite's
+                    # single writer, which the sends need) few.
+                    await asyncio.sleep(WAKE_DELAY)
                 except TimeoutError:
                     pass
         finally:

@@ -179,25 +179,44 @@ class Outcome:
     next_attempt_at: datetime
 
 
+_RECORD = (
+    update(_DELIVERIES)
+    .where(
+        _DELIVERIES.c.id == bindparam("delivery_id"),
+        _DELIVERIES.c.lease_owner == bindparam("owner"),
+    )
+    .values(
+        status=bindparam("new_status"),
+        attempts=_DELIVERIES.c.attempts + 1,
+        last_response_code=bindparam("code"),
+        last_error=bindparam("error"),
+        next_attempt_at=bindparam("next_at"),
+        delivered_at=bindparam("delivered"),
+        lease_until=None,
+        lease_owner=None,
+    )
+)
+
+
 async def record(
     session: AsyncSession, outcomes: Sequence[Outcome], *, owner: str, now: datetime
 ) -> None:
     """Store outcomes of deliveries this owner still holds (a lost lease is ignored)."""
-    for outcome in outcomes:
-        await session.execute(
-            update(_DELIVERIES)
-            .where(_DELIVERIES.c.id == outcome.delivery_id, _DELIVERIES.c.lease_owner == owner)
-            .values(
-                status=outcome.status,
-                attempts=_DELIVERIES.c.attempts + 1,
-                last_response_code=outcome.response_code,
-                last_error=(outcome.error or None) and outcome.error[:300],
-                next_attempt_at=outcome.next_attempt_at,
-                delivered_at=now if outcome.status == DELIVERED else None,
-                lease_until=None,
-                lease_owner=None,
-            )
-        )
+    if not outcomes:
+        return
+    params = [
+        {
+            "delivery_id": o.delivery_id,
+            "owner": owner,
+            "new_status": o.status,
+            "code": o.response_code,
+            "error": o.error[:300] if o.error else None,
+            "next_at": o.next_attempt_at,
+            "delivered": now if o.status == DELIVERED else None,
+        }
+        for o in outcomes
+    ]
+    await session.execute(_RECORD, params)
 
 
 async def has_work(session: AsyncSession, now: datetime) -> bool:
