@@ -39,8 +39,8 @@ if __package__ in (None, ""):  # run as a script: make the repository's helpers 
 from send_throughput import SmtpTarget, _run_sink, prepare_database  # noqa: E402
 
 from sendwarden.storage.db import Database  # noqa: E402
-from sendwarden.webhooks import endpoints, outbox  # noqa: E402
-from tests.support.live_server import LiveServer, live_env, seed_leads, send_payload  # noqa: E402
+from sendwarden.webhooks import endpoints, outbox, signing  # noqa: E402
+from tests.support.live_server import SECRET_KEY, LiveServer, live_env, seed_leads, send_payload  # noqa: E402
 
 SEND = "/api/v1/backlink-outreach/outreach/send"
 SERVER_SETTINGS: dict[str, str | int] = {
@@ -77,7 +77,12 @@ async def add_endpoint(url: str, user_id: int, target: str) -> None:
     try:
         async with db.transaction() as session:
             await endpoints.create(
-                session, user_id=user_id, url=target, events=None, allow_private=True
+                session,
+                user_id=user_id,
+                url=target,
+                events=None,
+                allow_private=True,
+                box=signing.SecretBox(SECRET_KEY.encode()),
             )
     finally:
         await db.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +13,7 @@ from sendwarden.webhooks.dispatcher import Dispatcher
 from tests.conftest import ApiHarness, AppFactory
 from tests.support.api_helpers import API
 from tests.support.webhook_receiver import WebhookReceiver
+from tests.test_secrets import Evidence, capture_logs
 from tests.test_webhooks_events import drain
 
 
@@ -113,7 +116,7 @@ async def test_test_ping_is_signed_and_listed_in_deliveries_then_retry(
     assert r.status_code == 202, r.text
     queued = r.json()
     assert queued["status"] == "pending" and queued["event_type"] == "webhook.test"
-    dispatcher = Dispatcher(app.db, allow_private=True, retry_base=3600)
+    dispatcher = Dispatcher(app.db, settings=app.settings, allow_private=True, retry_base=3600)
     await drain(dispatcher, receiver)
     page = (await app.client.get(f"{base}/deliveries", headers=h)).json()
     [failed] = page["items"]
@@ -153,3 +156,58 @@ async def test_openapi_documents_every_event_payload(app: ApiHarness) -> None:
     assert set(event["required"]) >= {"type", "timestamp", "data"}
     reply = schema["components"]["schemas"]["ReplyData"]
     assert {"class", "text", "lead_id"} <= set(reply["properties"])
+
+
+async def test_webhook_secrets_appear_only_in_the_create_and_rotate_responses(
+    api_factory: AppFactory, receiver: WebhookReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    app = await api_factory(sendwarden_webhooks_allow_private=True, sendwarden_log_level="DEBUG")
+    evidence = Evidence()
+    capture_logs(caplog, evidence)
+    app.client.event_hooks["response"].append(evidence.record)
+    h = app.alice.headers
+    created = (
+        await app.client.post(f"{API}/webhooks", json={"url": receiver.url}, headers=h)
+    ).json()
+    base = f"{API}/webhooks/{created['id']}"
+    rotated = (await app.client.post(f"{base}/rotate-secret", headers=h)).json()
+    receiver.statuses = [500]
+    await app.client.post(f"{base}/test", headers=h)
+    dispatcher = Dispatcher(app.db, settings=app.settings, allow_private=True, retry_base=0.01)
+    await drain(dispatcher, receiver)
+    await asyncio.sleep(0.05)
+    await drain(dispatcher, receiver)
+    await dispatcher.close()
+    await app.client.get(f"{API}/webhooks", headers=h)
+    await app.client.get(f"{base}/deliveries", headers=h)
+    assert len(receiver.delivered()) == 1
+    later = evidence.responses[2:]  # everything after the create and rotate responses
+    logs = "\n".join(f"{r.getMessage()} {r.__dict__!r}" for r in caplog.records)
+    logs += evidence.json_log.getvalue()
+    for secret in (created["secret"], rotated["secret"]):
+        key_part = secret.removeprefix("whsec_")
+        assert key_part not in logs and key_part not in "\n".join(later)
+    assert created["secret"] in evidence.responses[0] and rotated["secret"] in evidence.responses[1]
+
+
+async def test_metrics_show_outbox_depth_age_and_deliveries_by_result(
+    app: ApiHarness, receiver: WebhookReceiver
+) -> None:
+    h = app.alice.headers
+    created = (
+        await app.client.post(f"{API}/webhooks", json={"url": receiver.url}, headers=h)
+    ).json()
+    receiver.stop()  # down: the ping stays pending
+    await app.client.post(f"{API}/webhooks/{created['id']}/test", headers=h)
+    dispatcher = Dispatcher(
+        app.db, settings=app.settings, allow_private=True, retry_base=3600, timeout=1
+    )
+    await dispatcher.run_once()
+    backlog = await dispatcher.refresh_metrics()
+    await dispatcher.close()
+    assert backlog.depth == 1 and backlog.oldest_age >= 0
+    text = (await app.client.get("/metrics")).text
+    assert "sendwarden_webhook_outbox_depth 1.0" in text
+    assert "sendwarden_webhook_oldest_undelivered_seconds" in text
+    assert 'sendwarden_webhook_deliveries_total{result="retry"}' in text

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import WebhookDelivery, WebhookEvent
 from sendwarden.storage.types import utcnow
-from sendwarden.webhooks import endpoints, outbox, store
+from sendwarden.webhooks import endpoints, outbox, signing, store
 from sendwarden.webhooks.dispatcher import Dispatcher
 from tests.conftest import Tenant, create_tenant
 from tests.support.webhook_receiver import WebhookReceiver
@@ -34,10 +34,15 @@ async def alice(db: Database) -> Tenant:
 
 async def endpoint(db: Database, user: Tenant, url: str) -> tuple[int, str]:
     async with db.transaction() as session:
-        row = await endpoints.create(
-            session, user_id=user.user_id, url=url, events=None, allow_private=True
+        row, secret = await endpoints.create(
+            session,
+            user_id=user.user_id,
+            url=url,
+            events=None,
+            allow_private=True,
+            box=await signing.secret_box(session, None),  # as the dispatchers below
         )
-        return row.id, row.secret
+        return row.id, secret
 
 
 async def emit(db: Database, user: Tenant, lead_id: int | None, n: int) -> None:
@@ -166,9 +171,12 @@ async def test_rotated_secret_signs_with_both_secrets(
 ) -> None:
     endpoint_id, old = await endpoint(db, alice, receiver.url)
     async with db.transaction() as session:
-        new = (
-            await endpoints.rotate_secret(session, user_id=alice.user_id, endpoint_id=endpoint_id)
-        ).secret
+        _, new = await endpoints.rotate_secret(
+            session,
+            user_id=alice.user_id,
+            endpoint_id=endpoint_id,
+            box=await signing.secret_box(session, None),
+        )
     assert new != old and new.startswith("whsec_")
     await emit(db, alice, 1, 0)
     dispatcher = Dispatcher(db, allow_private=True)

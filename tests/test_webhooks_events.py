@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sendwarden.storage.models import WebhookEvent
-from sendwarden.webhooks import endpoints
+from sendwarden.webhooks import endpoints, signing
 from sendwarden.webhooks.catalogue import EVENT_TYPES, EVENTS
 from sendwarden.webhooks.dispatcher import Dispatcher
 from tests.conftest import ApiHarness, AppFactory
@@ -66,14 +66,15 @@ async def add_endpoint(
     app: ApiHarness, url: str, user_id: int | None = None, events: list[str] | None = None
 ) -> tuple[int, str]:
     async with app.db.transaction() as session:
-        endpoint = await endpoints.create(
+        endpoint, secret = await endpoints.create(
             session,
             user_id=user_id or app.alice.user_id,
             url=url,
             events=events,
             allow_private=True,
+            box=await signing.secret_box(session, app.settings),
         )
-        return endpoint.id, endpoint.secret
+        return endpoint.id, secret
 
 
 async def dispatch_until(
@@ -193,7 +194,7 @@ async def test_every_event_type_is_delivered_signed_from_the_real_paths(
     )
     assert r.status_code == 200, r.text
 
-    dispatcher = Dispatcher(app.db, allow_private=True)
+    dispatcher = Dispatcher(app.db, settings=app.settings, allow_private=True)
     try:
         await dispatch_until(
             dispatcher, receiver, lambda got: {r.type for r in got} >= set(EVENT_TYPES)
@@ -252,7 +253,7 @@ async def test_events_go_only_to_their_users_endpoints(
         await add_endpoint(app, other.url, user_id=app.bob.user_id)
         c = await make_campaign(app.client, app.alice.headers)
         await sent_to(app, c, "editor@mine.example")
-        dispatcher = Dispatcher(app.db, allow_private=True)
+        dispatcher = Dispatcher(app.db, settings=app.settings, allow_private=True)
         await dispatch_until(
             dispatcher, receiver, lambda got: any(r.type == "attempt.sent" for r in got)
         )
@@ -267,7 +268,7 @@ async def test_subscription_filters_event_types(app: ApiHarness, receiver: Webho
     await add_endpoint(app, receiver.url, events=["lead.status_changed"])
     c = await make_campaign(app.client, app.alice.headers)
     await sent_to(app, c, "editor@filter.example")
-    dispatcher = Dispatcher(app.db, allow_private=True)
+    dispatcher = Dispatcher(app.db, settings=app.settings, allow_private=True)
     got = await dispatch_until(dispatcher, receiver, lambda got: len(got) >= 1)
     await dispatcher.run_once()
     await dispatcher.close()

@@ -77,11 +77,8 @@ async def test_public_https_target_is_accepted(app: ApiHarness) -> None:
 async def _stored_endpoint(db: Database, user: Tenant, url: str) -> None:
     """An endpoint row as if created while the setting allowed it (bypassing the API check)."""
     async with db.transaction() as session:
-        session.add(
-            WebhookEndpoint(
-                user_id=user.user_id, url=url, enabled=True, secret=signing.new_secret()
-            )
-        )
+        sealed = (await signing.secret_box(session, None)).seal(signing.new_secret())
+        session.add(WebhookEndpoint(user_id=user.user_id, url=url, enabled=True, secret=sealed))
         await session.flush()
         outbox.endpoints_changed(session, user.user_id)
 

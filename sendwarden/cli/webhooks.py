@@ -20,7 +20,7 @@ from sendwarden.cli.state import (
 )
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import WebhookEndpoint
-from sendwarden.webhooks import endpoints
+from sendwarden.webhooks import endpoints, signing
 from sendwarden.webhooks.catalogue import EVENT_TYPES
 from sendwarden.webhooks.dispatcher import Dispatcher
 
@@ -71,14 +71,19 @@ def create(
     as_json: JsonOption = False,
 ) -> None:
     """Register an endpoint; prints its signing secret once, as the last line."""
-    allow_private = settings().sendwarden_webhooks_allow_private
+    config = settings()
 
     async def work(session: AsyncSession) -> tuple[dict[str, Any], str]:
         owner = await acting_user(session, user)
-        row = await endpoints.create(
-            session, user_id=owner.id, url=url, events=events, allow_private=allow_private
+        row, secret = await endpoints.create(
+            session,
+            user_id=owner.id,
+            url=url,
+            events=events,
+            allow_private=config.sendwarden_webhooks_allow_private,
+            box=await signing.secret_box(session, config),
         )
-        return webhook_record(row), row.secret
+        return webhook_record(row), secret
 
     record, secret = in_transaction(work)
     _show(record, as_json, secret=secret)
@@ -160,8 +165,11 @@ def rotate(webhook_id: IdArgument, user: UserOption = None, as_json: JsonOption 
 
     async def work(session: AsyncSession) -> tuple[dict[str, Any], str]:
         owner = await acting_user(session, user)
-        row = await endpoints.rotate_secret(session, user_id=owner.id, endpoint_id=webhook_id)
-        return webhook_record(row), row.secret
+        box = await signing.secret_box(session, settings())
+        row, secret = await endpoints.rotate_secret(
+            session, user_id=owner.id, endpoint_id=webhook_id, box=box
+        )
+        return webhook_record(row), secret
 
     record, secret = in_transaction(work)
     _show(record, as_json, secret=secret)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import httpx
+from cryptography.fernet import InvalidToken
 
 from sendwarden import __version__
 from sendwarden.config import Settings
@@ -44,8 +45,11 @@ class Dispatcher:
         concurrency: int = 16,
         poll_interval: float = 1.0,
         owner: str | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.db = db
+        self.settings = settings  # for the key of stored secrets (signing.secret_box)
+        self._box: signing.SecretBox | None = None
         self.allow_private = allow_private
         self.retry_base = retry_base
         self.timeout = timeout
@@ -66,6 +70,7 @@ class Dispatcher:
             allow_private=settings.sendwarden_webhooks_allow_private,
             retry_base=settings.sendwarden_webhooks_retry_base,
             timeout=settings.sendwarden_webhooks_timeout,
+            settings=settings,
             **kwargs,  # type: ignore[arg-type]
         )
 
@@ -111,6 +116,12 @@ class Dispatcher:
             await self._deliver_and_record(claimed)
         return bool(claimed)
 
+    async def _secrets(self, claimed: store.Claimed) -> list[str]:
+        if self._box is None:
+            async with self.db.transaction() as session:
+                self._box = await signing.secret_box(session, self.settings)
+        return [self._box.open(sealed) for sealed in claimed.secrets]
+
     async def _deliver_and_record(self, claimed: Sequence[store.Claimed]) -> None:
         outcomes = await asyncio.gather(*(self._deliver(c) for c in claimed))
         async with self.db.transaction() as session:
@@ -125,9 +136,11 @@ class Dispatcher:
                 targets = await ssrf.resolve(claimed.url, allow_private=self.allow_private)
             except ssrf.UnsafeTarget as exc:
                 return self._failed(claimed, None, f"refused: {exc}")
-            headers = signing.headers(
-                msg_id=f"msg_{claimed.uid}", body=claimed.body, secrets_=claimed.secrets
-            )
+            try:
+                keys = await self._secrets(claimed)
+            except InvalidToken:  # sealed under another SENDWARDEN_SECRET_KEY
+                return self._failed(claimed, None, "the endpoint secret cannot be read")
+            headers = signing.headers(msg_id=f"msg_{claimed.uid}", body=claimed.body, secrets_=keys)
             headers["user-agent"] = f"Sendwarden-Webhooks/{__version__}"
             error = "no address"
             for target in targets:  # each resolved address in turn, as a browser would

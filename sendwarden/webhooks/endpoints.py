@@ -65,7 +65,9 @@ async def create(
     url: str,
     events: Sequence[str] | None,
     allow_private: bool,
-) -> WebhookEndpoint:
+    box: signing.SecretBox,
+) -> tuple[WebhookEndpoint, str]:
+    """The new endpoint and its secret (in the clear only here: stored sealed)."""
     stored_events = check_events(events)
     check_url(url, allow_private=allow_private)
     count = await session.scalar(
@@ -73,13 +75,14 @@ async def create(
     )
     if int(count or 0) >= MAX_ENDPOINTS_PER_USER:
         raise InvalidInput("url", f"at most {MAX_ENDPOINTS_PER_USER} webhooks per user")
+    secret = signing.new_secret()
     endpoint = WebhookEndpoint(
-        user_id=user_id, url=url, events=stored_events, enabled=True, secret=signing.new_secret()
+        user_id=user_id, url=url, events=stored_events, enabled=True, secret=box.seal(secret)
     )
     session.add(endpoint)
     await session.flush()
     outbox.endpoints_changed(session, user_id)
-    return endpoint
+    return endpoint, secret
 
 
 async def list_for(session: AsyncSession, *, user_id: int) -> list[WebhookEndpoint]:
@@ -125,17 +128,18 @@ async def delete(session: AsyncSession, *, user_id: int, endpoint_id: int) -> No
 
 
 async def rotate_secret(
-    session: AsyncSession, *, user_id: int, endpoint_id: int
-) -> WebhookEndpoint:
+    session: AsyncSession, *, user_id: int, endpoint_id: int, box: signing.SecretBox
+) -> tuple[WebhookEndpoint, str]:
     """A new secret; the old one keeps signing too for ROTATION_OVERLAP (two signatures)."""
     endpoint = await get(session, user_id=user_id, endpoint_id=endpoint_id)
     now = utcnow()
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_until = now + ROTATION_OVERLAP
-    endpoint.secret = signing.new_secret()
+    secret = signing.new_secret()
+    endpoint.secret = box.seal(secret)
     endpoint.updated_at = now
     await session.flush()
-    return endpoint
+    return endpoint, secret
 
 
 @dataclass(frozen=True)

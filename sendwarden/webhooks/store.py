@@ -96,7 +96,7 @@ class Claimed:
     body: str
     event_created_at: datetime
     url: str
-    secrets: list[str]
+    secrets: list[str]  # sealed: open with signing.SecretBox
 
 
 _earlier = aliased(_DELIVERIES)

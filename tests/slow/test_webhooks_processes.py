@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sendwarden.devsmtp.server import CaptureServer
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import WebhookDelivery, WebhookEvent
-from sendwarden.webhooks import endpoints, outbox
-from tests.support.live_server import LiveServer, live_env, seed_leads, send_payload
+from sendwarden.webhooks import endpoints, outbox, signing
+from tests.support.live_server import SECRET_KEY, LiveServer, live_env, seed_leads, send_payload
 from tests.support.webhook_receiver import Received, WebhookReceiver
 
 SEND = "/api/v1/backlink-outreach/outreach/send"
@@ -41,7 +41,12 @@ async def add_endpoint(database_url: str, user_id: int, url: str) -> None:
     try:
         async with db.transaction() as session:
             await endpoints.create(
-                session, user_id=user_id, url=url, events=None, allow_private=True
+                session,
+                user_id=user_id,
+                url=url,
+                events=None,
+                allow_private=True,
+                box=signing.SecretBox(SECRET_KEY.encode()),
             )
     finally:
         await db.dispose()

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sendwarden.api.deps import CurrentUser, Session, State
 from sendwarden.api.schemas import Page
 from sendwarden.storage.models import WebhookEndpoint
-from sendwarden.webhooks import endpoints
+from sendwarden.webhooks import endpoints, signing
 from sendwarden.webhooks.catalogue import EVENT_TYPES
 
 router = APIRouter(tags=["webhooks"])
@@ -78,8 +78,8 @@ class DeliveryOut(BaseModel):
     delivered_at: datetime | None
 
 
-def _with_secret(row: WebhookEndpoint) -> WebhookWithSecret:
-    return WebhookWithSecret(**WebhookOut.from_row(row).model_dump(), secret=row.secret)
+def _with_secret(row: WebhookEndpoint, secret: str) -> WebhookWithSecret:
+    return WebhookWithSecret(**WebhookOut.from_row(row).model_dump(), secret=secret)
 
 
 @router.post("/webhooks", response_model=WebhookWithSecret, status_code=201)
@@ -87,14 +87,15 @@ async def create_webhook(
     body: WebhookCreate, user: CurrentUser, session: Session, state: State
 ) -> WebhookWithSecret:
     """Register an endpoint; the signing secret is shown once, in this response."""
-    row = await endpoints.create(
+    row, secret = await endpoints.create(
         session,
         user_id=user.id,
         url=body.url,
         events=body.events,
         allow_private=state.settings.sendwarden_webhooks_allow_private,
+        box=await signing.secret_box(session, state.settings),
     )
-    return _with_secret(row)
+    return _with_secret(row, secret)
 
 
 @router.get("/webhooks", response_model=Page[WebhookOut])
@@ -137,11 +138,14 @@ async def delete_webhook(webhook_id: Id, user: CurrentUser, session: Session) ->
 
 @router.post("/webhooks/{webhook_id}/rotate-secret", response_model=WebhookWithSecret)
 async def rotate_webhook_secret(
-    webhook_id: Id, user: CurrentUser, session: Session
+    webhook_id: Id, user: CurrentUser, session: Session, state: State
 ) -> WebhookWithSecret:
     """A new secret (shown once); the old one also signs for 24 h, so receivers can switch."""
-    row = await endpoints.rotate_secret(session, user_id=user.id, endpoint_id=webhook_id)
-    return _with_secret(row)
+    box = await signing.secret_box(session, state.settings)
+    row, secret = await endpoints.rotate_secret(
+        session, user_id=user.id, endpoint_id=webhook_id, box=box
+    )
+    return _with_secret(row, secret)
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=Page[DeliveryOut])
