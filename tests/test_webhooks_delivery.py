@@ -261,3 +261,53 @@ async def test_concurrent_dispatchers_on_postgres_deliver_each_event_once(
     finally:
         for d in databases:
             await d.dispose()
+
+
+async def test_disabled_endpoint_pauses_its_pending_deliveries(
+    db: Database, alice: Tenant, receiver: WebhookReceiver
+) -> None:
+    endpoint_id, _ = await endpoint(db, alice, receiver.url)
+    await emit(db, alice, 1, 0)
+    async with db.transaction() as session:
+        await store.fan_out(session, limit=10, now=utcnow())
+        await endpoints.update_endpoint(
+            session,
+            user_id=alice.user_id,
+            endpoint_id=endpoint_id,
+            enabled=False,
+            allow_private=True,
+        )
+    dispatcher = Dispatcher(db, allow_private=True)
+    assert await dispatcher.run_once() == 0
+    [row] = await deliveries(db)
+    assert row.status == "pending" and receiver.requests == []
+    async with db.transaction() as session:
+        await endpoints.update_endpoint(
+            session,
+            user_id=alice.user_id,
+            endpoint_id=endpoint_id,
+            enabled=True,
+            allow_private=True,
+        )
+    await drain(dispatcher, receiver)
+    await dispatcher.close()
+    assert len(receiver.delivered()) == 1
+
+
+async def test_purge_deletes_old_finished_events_and_keeps_pending_ones(
+    db: Database, alice: Tenant, receiver: WebhookReceiver
+) -> None:
+    await endpoint(db, alice, receiver.url)
+    await emit(db, alice, 1, 0)
+    await emit(db, alice, 2, 1)
+    receiver.statuses = [200, 500]
+    dispatcher = Dispatcher(db, allow_private=True, retry_base=3600)
+    await dispatcher.run_once()
+    await dispatcher.close()
+    async with db.transaction() as session:
+        await session.execute(update(WebhookEvent).values(created_at=utcnow() - timedelta(days=40)))
+        assert await store.purge(session, before=utcnow() - timedelta(days=30)) == 1
+    async with db.read() as session:
+        [kept] = (await session.scalars(select(WebhookEvent))).all()
+    [row] = await deliveries(db)
+    assert row.status == "pending" and row.event_id == kept.id

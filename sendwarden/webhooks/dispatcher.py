@@ -30,6 +30,7 @@ from sendwarden.webhooks.metrics import DELIVERIES, OLDEST_UNDELIVERED, OUTBOX_D
 RETRY_FOR = timedelta(days=3)
 MAX_DELAY = timedelta(hours=6)
 WAKE_DELAY = 0.2
+KEEP_EVENTS = timedelta(days=30)  # delivered or dead events are deleted after this
 log = get_logger("sendwarden.webhooks")
 
 
@@ -62,6 +63,7 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(concurrency)
         self._client: httpx.AsyncClient | None = None
         self._metrics_at = 0.0
+        self._purged_at = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database, **kwargs: object) -> Dispatcher:
@@ -202,6 +204,10 @@ class Dispatcher:
                     if time.monotonic() - self._metrics_at > 5:
                         self._metrics_at = time.monotonic()
                         await self.refresh_metrics()
+                    if time.monotonic() - self._purged_at > 3600:
+                        self._purged_at = time.monotonic()
+                        async with self.db.transaction() as session:
+                            await store.purge(session, before=utcnow() - KEEP_EVENTS)
                 except Exception:  # keep dispatching whatever one round did
                     log.exception("webhook dispatch round failed")
                 wake.clear()

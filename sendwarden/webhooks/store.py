@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -108,10 +108,12 @@ _HEAD_OF_LEAD = ~exists().where(
     _earlier.c.status == PENDING,
     _earlier.c.id < _DELIVERIES.c.id,
 )
+# Due, and for an enabled endpoint (disabling one pauses its deliveries; they stay pending).
 _DUE = and_(
     _DELIVERIES.c.status == PENDING,
     _DELIVERIES.c.next_attempt_at <= bindparam("now"),
     or_(_DELIVERIES.c.lease_until.is_(None), _DELIVERIES.c.lease_until < bindparam("now")),
+    _DELIVERIES.c.endpoint_id.in_(select(_ENDPOINTS.c.id).where(_ENDPOINTS.c.enabled.is_(True))),
 )
 
 
@@ -226,6 +228,19 @@ async def has_work(session: AsyncSession, now: datetime) -> bool:
         return True
     due = select(_DELIVERIES.c.id).where(_DUE).limit(1)
     return (await session.execute(due, {"now": now})).first() is not None
+
+
+async def purge(session: AsyncSession, *, before: datetime) -> int:
+    """Delete events older than `before` with nothing pending (their deliveries go too)."""
+    pending = exists().where(
+        _DELIVERIES.c.event_id == _EVENTS.c.id, _DELIVERIES.c.status == PENDING
+    )
+    result = await session.execute(
+        delete(_EVENTS).where(
+            _EVENTS.c.fanned_out.is_(True), _EVENTS.c.created_at < before, ~pending
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
