@@ -6,7 +6,6 @@ rename or remove them.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -100,11 +99,3 @@ EVENTS: dict[str, tuple[type[BaseModel], str]] = {
 }
 TEST_EVENT = "webhook.test"
 EVENT_TYPES: tuple[str, ...] = tuple(EVENTS)
-
-
-class Envelope(BaseModel):
-    """The body of every delivery (signed byte for byte)."""
-
-    type: str
-    timestamp: datetime
-    data: dict[str, object]

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import FastAPI
 from pydantic import BaseModel, create_model
 
-from sendwarden.webhooks.catalogue import EVENTS
+from sendwarden.webhooks.catalogue import EVENTS, TEST_EVENT, TestData
 
 DESCRIPTION = (
     "POSTed to your endpoint as JSON, signed per Standard Webhooks: verify the"
@@ -19,7 +19,8 @@ DESCRIPTION = (
 
 def document(app: FastAPI) -> None:
     """One OpenAPI webhook per event type, its body schema named after the event."""
-    for type_, (data_model, summary) in EVENTS.items():
+    test_ping = (TestData, "Sent only by `POST /webhooks/{id}/test` (not subscribable).")
+    for type_, (data_model, summary) in {**EVENTS, TEST_EVENT: test_ping}.items():
         fields: dict[str, Any] = {
             "type": (Literal[type_], ...),
             "timestamp": (datetime, ...),
