@@ -66,8 +66,11 @@ def _run_receiver(counter: Synchronized[int], conn: Connection) -> None:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 128  # the default backlog of 5 resets connections under load
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", 0), Handler)
     conn.send(server.server_address[1])
     server.serve_forever()
 

@@ -39,6 +39,12 @@ class Received:
         return Webhook(secret).verify(self.body, self.headers)
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default backlog of 5 resets connections under load
+    daemon_threads = True
+    allow_reuse_address = True  # restart on the same port right after stop()
+
+
 class WebhookReceiver:
     def __init__(self, port: int = 0) -> None:
         self.requests: list[Received] = []
@@ -77,8 +83,7 @@ class WebhookReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", self._port), Handler)
         self._port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
