@@ -12,7 +12,9 @@ The SMTP sink and the webhook receiver each run in their own process. It measure
   (2) cost per send: POST /outreach/send throughput of one server for a user
       with no endpoint and for a user with one endpoint (events emitted and
       delivered by the same server while it sends), alternated twice, as a
-      ratio. Prints figures; asserts nothing.
+      ratio;
+  (3) the same with the server's dispatcher off: the outbox writes alone.
+      Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -166,6 +168,34 @@ async def send_rate(server: LiveServer, url: str, n: int, c: int, endpoint: str 
         return n / (time.perf_counter() - started)
 
 
+async def send_rates(
+    url: str,
+    smtp: SmtpTarget,
+    workdir: Path,
+    target: str,
+    hook_count: Synchronized[int],
+    args: argparse.Namespace,
+    *,
+    dispatch: bool,
+) -> dict[str, list[float]]:
+    """Send rates for a user without and with an endpoint, alternated twice, on one server."""
+    settings = {**SERVER_SETTINGS, "SENDWARDEN_WEBHOOKS_DISPATCH": str(dispatch).lower()}
+    server = LiveServer(live_env(url, smtp, **settings), workdir=workdir / f"send-{dispatch}")
+    server.start()
+    try:
+        await send_rate(server, url, 20, 4, None)  # warm-up
+        rates: dict[str, list[float]] = {"0": [], "1": []}
+        for _ in range(2):
+            rates["0"].append(await send_rate(server, url, args.n, args.c, None))
+            before = hook_count.value
+            rates["1"].append(await send_rate(server, url, args.n, args.c, target))
+            if dispatch:  # let the deliveries finish before the next round
+                await wait_count(hook_count, before + 2 * args.n)  # sent + lead.status_changed
+        return rates
+    finally:
+        server.stop()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-m", type=int, default=2000, help="events to deliver in (1) (2000)")
@@ -196,24 +226,20 @@ async def main() -> None:
         print(f"  (1) {args.m} events delivered by serve: {delivered:.0f} events/s", flush=True)
         share = f"{delivered / ceiling:.0%}"
         print(f"      raw httpx POSTs, c={args.c}: {ceiling:.0f}/s -> {share} of raw")
-        server = LiveServer(live_env(url, smtp, **SERVER_SETTINGS), workdir=workdir / "send")
-        server.start()
-        try:
-            await send_rate(server, url, 20, 4, None)  # warm-up
-            rates: dict[str, list[float]] = {"0": [], "1": []}
-            for _ in range(2):
-                rates["0"].append(await send_rate(server, url, args.n, args.c, None))
-                before = hook_count.value
-                rates["1"].append(await send_rate(server, url, args.n, args.c, target))
-                await wait_count(hook_count, before + 2 * args.n)  # sent + lead.status_changed
-        finally:
-            server.stop()
+        rates = await send_rates(url, smtp, workdir, target, hook_count, args, dispatch=True)
         zero, one = max(rates["0"]), max(rates["1"])
         print(f"  (2) sends/s, user with 0 endpoints: {', '.join(f'{r:.0f}' for r in rates['0'])}")
         print(f"      sends/s, user with 1 endpoint:  {', '.join(f'{r:.0f}' for r in rates['1'])}")
         print(
             f"      best with 1 endpoint / best with 0: {one / zero:.2f}"
-            f" (added cost per send ~ {1000 / one - 1000 / zero:.2f} ms of wall time)"
+            f" (added cost per send ~ {1000 / one - 1000 / zero:.2f} ms of wall time,"
+            " delivering 2 events per send in the same process)"
+        )
+        quiet = await send_rates(url, smtp, workdir, target, hook_count, args, dispatch=False)
+        zero, one = max(quiet["0"]), max(quiet["1"])
+        print(
+            f"  (3) dispatcher off (outbox writes only): 0 endpoints {zero:.0f}/s,"
+            f" 1 endpoint {one:.0f}/s -> {one / zero:.2f}"
         )
     finally:
         smtp_parent.send("stop")
