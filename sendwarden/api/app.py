@@ -21,6 +21,7 @@ from sendwarden.api.routes import (
     send,
     suppression,
     unsubscribe,
+    webhooks,
 )
 from sendwarden.api.state import AppState
 from sendwarden.config import Settings, get_settings
@@ -31,6 +32,8 @@ from sendwarden.services.context import PolicySettings
 from sendwarden.services.leases import LeaseKeeper
 from sendwarden.services.runtime import open_database, recover_interrupted_sends
 from sendwarden.storage import leases
+from sendwarden.webhooks import dispatcher as webhook_dispatcher
+from sendwarden.webhooks import docs as webhook_docs
 
 API_PREFIX = "/api/v1/backlink-outreach"
 
@@ -53,11 +56,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lease = LeaseKeeper(settings, state.db, state.lease_owner)
         await lease.start()
         poller = start_background_poller(settings, state.db)
+        webhooks = webhook_dispatcher.start(settings, state.db)
         try:
             yield
         finally:
-            if poller is not None:
-                poller.cancel()
+            for task in (poller, webhooks):
+                if task is not None:
+                    task.cancel()
             await lease.stop()
             await state.close()
 
@@ -75,9 +80,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLog)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (policy, send, suppression, campaigns, inbound, audit):
+    for module in (policy, send, suppression, campaigns, inbound, audit, webhooks):
         api.include_router(module.router)
     api.include_router(bounces.router)
+    webhook_docs.document(app)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(unsubscribe.router)

@@ -17,6 +17,7 @@ from sendwarden.transport.config import SmtpConfig
 from sendwarden.transport.dkim import DkimSigner
 from sendwarden.transport.errors import TransportConfigError
 from sendwarden.transport.pool import SmtpPool
+from sendwarden.webhooks import emit as webhook_events
 
 
 async def load_secret(settings: Settings, db: Database) -> bytes:
@@ -82,7 +83,9 @@ async def settle_interrupted(session: AsyncSession, owners: Sequence[str]) -> li
     """What dies with a process: its `sending` attempts become `unknown` (their duplicate
     key stays reserved, so nothing resends them), its `Idempotency-Key`s are freed."""
     await request_keys.release_interrupted(session, owner=owners)
-    return await attempts.mark_interrupted_as_unknown(session, owner=owners)
+    interrupted = await attempts.mark_interrupted_as_unknown(session, owner=owners)
+    await webhook_events.attempts_unknown(session, interrupted)
+    return interrupted
 
 
 async def recover_interrupted_sends(settings: Settings, db: Database) -> list[int]:

@@ -62,6 +62,7 @@ from sendwarden.transport.message import (
     message_bytes,
 )
 from sendwarden.transport.pool import DeliveryReceipt
+from sendwarden.webhooks import emit as webhook_events
 
 MAX_BODY_CHARS = 256 * 1024
 DELIVERED = "Delivered to the SMTP server"
@@ -211,6 +212,7 @@ class SendPipeline:
                     plan.attempt = attempt
                 for plan in plans:
                     decided[plan.index] = await self._reserve(session, plan)
+                await webhook_events.decided(session, [decided[plan.index] for plan in plans])
                 await audit.append_many(session, [plan.entry for plan in plans if plan.entry])
             return [decided[i] for i in range(len(items))]
         except Exception:
@@ -414,6 +416,9 @@ class SendPipeline:
                 )
             )
             await send_keys.release(session, attempt_id=attempt.id)
+            await webhook_events.attempt_changed(
+                session, attempt, "failed", reason=webhook_events.UNBUILT
+            )
 
     async def _record_delivered(self, delivered: list[Attempt]) -> list[Attempt]:
         """Attempts accepted by SMTP: `sent`, key used, lead contacted (one transaction)."""
@@ -421,6 +426,7 @@ class SendPipeline:
         # Id order: batches on several PostgreSQL workers then lock rows in one order.
         ordered = sorted(delivered, key=lambda a: a.id)
         async with self.db.transaction() as session:
+            await webhook_events.delivered(session, ordered, reason=DELIVERED)
             await attempts.mark_delivered(session, ordered, reason=DELIVERED, now=now)
             await send_keys.mark_used(session, attempt_ids=[a.id for a in ordered])
         for attempt in delivered:
@@ -443,10 +449,12 @@ class SendPipeline:
                 # the key reserved so that no retry can deliver it twice.
                 row.status = AttemptStatus.UNKNOWN.value
                 row.reason = f"Delivery outcome unknown: {explain(error)}; resolve it manually"
+                await webhook_events.attempt_changed(session, row, row.status)
                 return row
             row.status = AttemptStatus.FAILED.value
             row.reason = f"SMTP delivery failed: {explain(error)}"
             await send_keys.release(session, attempt_id=row.id)
+            await webhook_events.attempt_changed(session, row, row.status)
             if self.on_rejection is not None and error.permanent and error.stage == "rcpt":
                 await self.on_rejection(session, row, error)
             return row

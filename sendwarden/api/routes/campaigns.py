@@ -25,6 +25,7 @@ from sendwarden.services.campaigns import owned_campaign
 from sendwarden.services.errors import InvalidInput, NotFound
 from sendwarden.storage import attempts, campaigns
 from sendwarden.storage.models import AttemptStatus, LeadStatus
+from sendwarden.webhooks import emit as webhook_events
 
 router = APIRouter(tags=["campaigns"])
 
@@ -160,6 +161,7 @@ async def set_lead_status(
     )
     if lead is None:
         raise NotFound(f"lead {lead_id} not found in campaign {campaign_id}")
+    await webhook_events.lead_status(session, lead, body.status.value)
     lead.status = body.status.value
     await session.flush()
     return LeadOut.from_row(lead)
