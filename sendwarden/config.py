@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     sendwarden_lease_sweep_interval: float = Field(default=10.0, gt=0)
     sendwarden_auth_failure_limit: int = Field(default=30, ge=0)
     sendwarden_auth_failure_window: int = Field(default=60, ge=1)
+    sendwarden_webhooks_allow_private: bool = False
+    sendwarden_webhooks_dispatch: bool = True
+    sendwarden_webhooks_retry_base: float = Field(default=5.0, gt=0)
+    sendwarden_webhooks_timeout: float = Field(default=10.0, gt=0)
 
     dkim_private_key_path: Path | None = None
     dkim_selector: str | None = None

@@ -33,7 +33,11 @@ ALLOWED: dict[str, set[str]] = {
         "storage",
         "tls",
         "transport",
+        "webhooks",
     },
+    # The event outbox is written by services in their own transactions; it uses
+    # only their error types (services.errors) back.
+    "webhooks": {"config", "observability", "policy", "services", "storage"},
 }
 EDGES = {"api", "cli"}
 

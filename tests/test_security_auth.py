@@ -35,6 +35,8 @@ PATH_VALUES = {
     "import_id": 1,
     "email": "someone@example.com",
     "token": "x" * 40,
+    "webhook_id": 1,
+    "delivery_id": 1,
 }
 
 

@@ -52,6 +52,15 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("POST", f"{API}/attempts/{{attempt_id}}/resolve"): Probe({"outcome": "failed"}),
     ("PATCH", f"{API}/replies/{{reply_id}}"): Probe({"classification": "not_interested"}),
     ("DELETE", f"{API}/suppression/{{email}}"): Probe(),
+    ("GET", f"{API}/webhooks/{{webhook_id}}"): Probe(),
+    ("GET", f"{API}/webhooks/{{webhook_id}}/deliveries"): Probe(),
+    ("PATCH", f"{API}/webhooks/{{webhook_id}}"): Probe({"events": ["complaint"]}),
+    ("POST", f"{API}/webhooks/{{webhook_id}}/test"): Probe(owner_status=202),
+    ("POST", f"{API}/webhooks/{{webhook_id}}/rotate-secret"): Probe(),
+    ("POST", f"{API}/webhooks/{{webhook_id}}/deliveries/{{delivery_id}}/retry"): Probe(
+        owner_status=202
+    ),
+    ("DELETE", f"{API}/webhooks/{{webhook_id}}"): Probe(owner_status=204),
     ("DELETE", f"{API}/campaigns/{{campaign_id}}"): Probe(owner_status=204),
 }
 
@@ -127,7 +136,15 @@ async def seed(app: ApiHarness, tenant: Tenant, marker: str) -> Owned:
         session.add(reply)
         await session.flush()
         reply_id = reply.id
+    hook = await client.post(
+        f"{API}/webhooks", json={"url": f"https://{marker}.example/hooks"}, headers=headers
+    )
+    assert hook.status_code == 201, hook.text
+    ping = await client.post(f"{API}/webhooks/{hook.json()['id']}/test", headers=headers)
+    assert ping.status_code == 202, ping.text
     owned.ids = {
+        "webhook_id": hook.json()["id"],
+        "delivery_id": ping.json()["id"],
         "campaign_id": campaign,
         "lead_id": lead,
         "attempt_id": unknown.json()["id"],

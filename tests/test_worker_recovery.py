@@ -159,6 +159,8 @@ async def test_killed_workers_sends_become_unknown_and_free_their_keys_without_r
         assert survivors <= set(recipients) <= set(emails)
         final = await attempts_by_worker(pg_url)
         assert {final[survivor][e] for e in survivors} == {"sent"}
-        assert {final[survivor][e] for e in victims} == {"blocked"}  # the retries, not resent
+        # The retries were refused, never resent: a 403 records a blocked attempt, a 409
+        # (the key still reserved by the `unknown` attempt) may record one or nothing.
+        assert {final[survivor].get(e) for e in victims} <= {"blocked", None}
         assert set(final[victim].values()) == {"unknown"}
         print(f"\nrecovered {len(victims)} sends of the killed worker in {recovered_after:.1f} s")

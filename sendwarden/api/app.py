@@ -22,6 +22,7 @@ from sendwarden.api.routes import (
     send,
     suppression,
     unsubscribe,
+    webhooks,
 )
 from sendwarden.api.state import AppState
 from sendwarden.config import Settings, get_settings
@@ -33,6 +34,8 @@ from sendwarden.services.crash_recovery import recover_interrupted_sends
 from sendwarden.services.leases import LeaseKeeper
 from sendwarden.services.wiring import open_database
 from sendwarden.storage import leases
+from sendwarden.webhooks import dispatcher as webhook_dispatcher
+from sendwarden.webhooks import docs as webhook_docs
 
 API_PREFIX = "/api/v1/backlink-outreach"
 
@@ -55,11 +58,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lease = LeaseKeeper(settings, state.db, state.lease_owner)
         await lease.start()
         poller = start_background_poller(settings, state.db)
+        webhooks = webhook_dispatcher.start(settings, state.db)
         try:
             yield
         finally:
-            if poller is not None:
-                poller.cancel()
+            for task in (poller, webhooks):
+                if task is not None:
+                    task.cancel()
             await lease.stop()
             await state.close()
 
@@ -77,9 +82,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLog)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (policy, send, suppression, campaigns, attempts, inbound, audit):
+    for module in (policy, send, suppression, campaigns, attempts, inbound, audit, webhooks):
         api.include_router(module.router)
     api.include_router(bounces.router)
+    webhook_docs.document(app)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(unsubscribe.router)

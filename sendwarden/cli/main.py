@@ -65,6 +65,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "bounces",
         "List sender-side incidents (blocks, reputation) with their evidence.",
     ),
+    "webhooks": (
+        "webhooks",
+        "Manage signed event webhooks: endpoints, deliveries, retries, tests.",
+    ),
 }
 
 

@@ -22,6 +22,7 @@ from sendwarden.config import Settings
 from sendwarden.observability import metrics
 from sendwarden.storage import attempts, duplicate_key_purge, http_idempotency, leases
 from sendwarden.storage.db import Database
+from sendwarden.webhooks import emit as webhook_events
 
 log = logging.getLogger("sendwarden.leases")
 
@@ -30,7 +31,9 @@ async def settle_interrupted(session: AsyncSession, owners: Sequence[str]) -> li
     """What dies with a process: its `sending` attempts become `unknown` (their duplicate
     key stays reserved, so nothing resends them), its `Idempotency-Key`s are freed."""
     await http_idempotency.release_interrupted(session, owner=owners)
-    return await attempts.mark_interrupted_as_unknown(session, owner=owners)
+    interrupted = await attempts.mark_interrupted_as_unknown(session, owner=owners)
+    await webhook_events.attempts_unknown(session, interrupted)
+    return interrupted
 
 
 async def recover_interrupted_sends(settings: Settings, db: Database) -> list[int]:

@@ -38,6 +38,7 @@ from sendwarden.storage.models import (
 )
 from sendwarden.storage.types import utcnow
 from sendwarden.transport.errors import DeliveryError
+from sendwarden.webhooks import emit as webhook_events
 
 log = logging.getLogger("sendwarden.inbound")
 
@@ -130,6 +131,7 @@ async def set_lead_status(session: AsyncSession, lead_id: int | None, status: Le
         return
     lead = await session.get(Lead, lead_id)
     if lead is not None:
+        await webhook_events.lead_status(session, lead, status.value)
         lead.status = status.value
 
 
@@ -197,6 +199,9 @@ async def _bounce(session: AsyncSession, event: RecipientEvent) -> EventOutcome:
             )
         )
         metrics.SENDER_INCIDENTS.inc()
+        await webhook_events.sender_incident(
+            session, attempt.user_id, attempt, event.recipient, event.status, event.source.value
+        )
         await audit.append(
             session,
             audit.AuditRecord(
@@ -222,6 +227,15 @@ async def _bounce(session: AsyncSession, event: RecipientEvent) -> EventOutcome:
     )
     session.add(row)
     await session.flush()
+    await webhook_events.bounce(
+        session,
+        attempt.user_id,
+        attempt,
+        event.recipient,
+        classification.value,
+        event.status,
+        event.source.value,
+    )
     soft = 0
     if classification == BounceClass.SOFT:
         soft = await count_soft_bounced_messages(

@@ -42,6 +42,7 @@ from sendwarden.services.inbound_effects import (
 )
 from sendwarden.storage import inbound
 from sendwarden.storage.models import Attempt, LeadStatus, Reply
+from sendwarden.webhooks import emit as webhook_events
 
 _REPLY_PREFIXES = re.compile(
     r"^\s*(?:(?:re|aw|sv|fw|fwd|wg|tr|rv|rif|antw)\s*(?:\[\d+\])?:\s*)+", re.I
@@ -141,6 +142,7 @@ async def _complaint(session: AsyncSession, parsed: ParsedInbound, inbound_id: i
             # touched. The report is still about our message, so its recipient is.
             refused = 1
             refuse("complainer_not_a_recipient", inbound_id=inbound_id, named=named)
+    await webhook_events.complaint(session, target, recipient)
     outcome = await handle(
         session,
         RecipientEvent(
@@ -223,6 +225,7 @@ async def _reply(
     )
     session.add(reply)
     await session.flush()
+    await webhook_events.reply(session, reply, attempt)
     source = EventSource.UNSUBSCRIBE_MAIL if parsed.kind == InboundKind.UNSUBSCRIBE else None
     suppressed, refused = await _apply_removal(
         session,

@@ -10,6 +10,7 @@ from sendwarden.services.inbound_processing import apply_reply_class
 from sendwarden.storage import audit
 from sendwarden.storage.models import Attempt, Lead, LeadStatus, Reply, Suppression
 from sendwarden.storage.types import utcnow
+from sendwarden.webhooks import emit as webhook_events
 
 
 async def reclassify(
@@ -25,11 +26,13 @@ async def reclassify(
             suppression = await session.get(Suppression, reply.suppression_id)
             if suppression is not None and suppression.source == "reply":
                 lifted = suppression.value
+                await webhook_events.suppression(session, "suppression.removed", suppression, None)
                 await session.execute(delete(Suppression).where(Suppression.id == suppression.id))
         reply.suppression_id = None
         if attempt is not None and attempt.lead_id is not None:
             lead = await session.get(Lead, attempt.lead_id)
             if lead is not None and lead.status == LeadStatus.UNSUBSCRIBED.value:
+                await webhook_events.lead_status(session, lead, LeadStatus.REPLIED.value)
                 lead.status = LeadStatus.REPLIED.value
     reply.classification = new_class.value
     reply.reclassified_at = utcnow()

@@ -10,6 +10,7 @@ from sendwarden.services.errors import Conflict, NotFound
 from sendwarden.storage import attempts, audit, duplicate_keys
 from sendwarden.storage.models import Attempt, AttemptStatus, Lead, LeadStatus
 from sendwarden.storage.types import utcnow
+from sendwarden.webhooks import emit as webhook_events
 
 Resolution = Literal["sent", "failed"]
 
@@ -30,11 +31,13 @@ async def resolve_unknown(
         if attempt.lead_id is not None:
             lead = await session.get(Lead, attempt.lead_id)
             if lead is not None and lead.status == LeadStatus.DISCOVERED.value:
+                await webhook_events.lead_status(session, lead, LeadStatus.CONTACTED.value)
                 lead.status = LeadStatus.CONTACTED.value
     else:
         attempt.status = AttemptStatus.FAILED.value
         await duplicate_keys.release(session, attempt_id=attempt.id)
     attempt.reason = f"Resolved by an operator as {outcome}" + (f": {note}" if note else "")
+    await webhook_events.attempt_changed(session, attempt, attempt.status)
     await audit.append(
         session,
         audit.AuditRecord(

@@ -17,6 +17,7 @@ from sendwarden.policy import (
 from sendwarden.services.errors import Forbidden, InvalidInput
 from sendwarden.storage import audit, suppression
 from sendwarden.storage.models import Suppression, SuppressionKind, SuppressionSource, User
+from sendwarden.webhooks import emit as webhook_events
 
 
 def parse_target(value: str) -> tuple[SuppressionKind, str]:
@@ -85,6 +86,7 @@ async def add(
     if created:
         if evidence:
             row.evidence = json.dumps(evidence, default=str, sort_keys=True)
+        await webhook_events.suppression(session, "suppression.added", row, actor_id)
         await audit.append(
             session,
             audit.AuditRecord(
@@ -112,6 +114,7 @@ async def remove(
     owner = owner_for(user, scope)
     row = await suppression.remove(session, user_id=owner, kind=kind.value, value=value)
     if row is not None:
+        await webhook_events.suppression(session, "suppression.removed", row, user.id)
         await audit.append(
             session,
             audit.AuditRecord(

@@ -34,6 +34,7 @@ from sendwarden.storage.db import Database
 from sendwarden.storage.models import Attempt, AttemptStatus
 from sendwarden.storage.types import utcnow
 from sendwarden.transport.message import make_message_id
+from sendwarden.webhooks import emit as webhook_events
 
 Item = tuple[int, SendRequest]  # (user id, request)
 
@@ -88,6 +89,7 @@ class Decider:
                     await self._reserve(session, plan, attempt)
                     for plan, attempt in zip(plans, inserted, strict=True)
                 ]
+                await webhook_events.decided(session, outcomes)
                 await audit.append_many(session, [outcome.entry for outcome in outcomes])
             for plan, outcome in zip(plans, outcomes, strict=True):
                 decided[plan.index] = outcome

@@ -23,6 +23,7 @@ from sendwarden.storage.models import Attempt, AttemptStatus
 from sendwarden.storage.types import utcnow
 from sendwarden.transport.advice import explain
 from sendwarden.transport.errors import DeliveryError
+from sendwarden.webhooks import emit as webhook_events
 
 DELIVERED = "Delivered to the SMTP server"
 log = get_logger("sendwarden.send")
@@ -39,6 +40,7 @@ class Recorder:
         # Id order: batches on several PostgreSQL workers then lock rows in one order.
         ordered = sorted(delivered, key=lambda a: a.id)
         async with self.db.transaction() as session:
+            await webhook_events.delivered(session, ordered, reason=DELIVERED)
             await attempts.mark_delivered(session, ordered, reason=DELIVERED, now=now)
             await duplicate_keys.mark_used(session, attempt_ids=[a.id for a in ordered])
         for attempt in delivered:
@@ -61,10 +63,12 @@ class Recorder:
                 # the key reserved so that no retry can deliver it twice.
                 row.status = AttemptStatus.UNKNOWN.value
                 row.reason = f"Delivery outcome unknown: {explain(error)}; resolve it manually"
+                await webhook_events.attempt_changed(session, row, row.status)
                 return row
             row.status = AttemptStatus.FAILED.value
             row.reason = f"SMTP delivery failed: {explain(error)}"
             await duplicate_keys.release(session, attempt_id=row.id)
+            await webhook_events.attempt_changed(session, row, row.status)
             if self.on_rejection is not None and error.permanent and error.stage == "rcpt":
                 await self.on_rejection(session, row, error)
             return row
@@ -82,6 +86,9 @@ class Recorder:
                 )
             )
             await duplicate_keys.release(session, attempt_id=attempt.id)
+            await webhook_events.attempt_changed(
+                session, attempt, "failed", reason=webhook_events.UNBUILT
+            )
 
 
 @contextmanager
