@@ -4,7 +4,7 @@
 and `idempotency_key` the 24 h duplicate key (not the HTTP Idempotency-Key).
 
 Revision ID: 0004r
-Revises: 0004h
+Revises: 0004g
 Create Date: 2026-11-29 23:40:00
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0004r"
-down_revision = "0004h"
+down_revision = "0004g"
 branch_labels = None
 depends_on = None
 
