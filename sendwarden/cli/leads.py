@@ -34,7 +34,6 @@ from sendwarden.services.errors import InvalidInput, NotFound
 from sendwarden.services.lead_csv import LEAD_COLUMNS, CsvRow, LeadCsvError, parse_lead_csv
 from sendwarden.storage import campaigns
 from sendwarden.storage.models import Lead, LeadStatus
-from sendwarden.webhooks import emit as webhook_events
 
 leads_app = typer.Typer(
     help="Add, import, list and update the leads (websites) of a campaign.", no_args_is_help=True
@@ -233,10 +232,7 @@ def set_status(
         )
         if lead is None:
             raise NotFound(f"lead {lead_id} not found in campaign {campaign}")
-        await webhook_events.lead_status(session, lead, status.value)
-        lead.status = status.value
-        await session.flush()
-        return lead
+        return await leads.set_status(session, lead, status)
 
     updated = LeadOut.from_row(in_transaction(work))
     if as_json:

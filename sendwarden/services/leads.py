@@ -12,6 +12,7 @@ from sendwarden.services.errors import InvalidInput
 from sendwarden.storage import campaigns
 from sendwarden.storage.models import Lead, LeadStatus
 from sendwarden.storage.types import utcnow
+from sendwarden.webhooks import emit as webhook_events
 
 
 @dataclass(frozen=True)
@@ -57,3 +58,11 @@ async def add_lead(
         notes=data.notes,
     )
     return await campaigns.add_lead(session, lead)
+
+
+async def set_status(session: AsyncSession, lead: Lead, status: LeadStatus) -> Lead:
+    """Set a lead's state by hand (API, CLI, dashboard): its webhook event, then the change."""
+    await webhook_events.lead_status(session, lead, status.value)
+    lead.status = status.value
+    await session.flush()
+    return lead

@@ -296,13 +296,7 @@ async def import_leads(
                     session,
                     user_id=campaign.user_id,
                     campaign_id=campaign.id,
-                    data=leads.LeadInput(
-                        website_url=item.website_url,
-                        contact_email=item.contact_email,
-                        contact_name=item.contact_name,
-                        consent=item.consent,
-                        notes=item.notes,
-                    ),
+                    data=leads.LeadInput.from_body(item),
                 )
             except ValidationError as exc:
                 first = exc.errors()[0]
@@ -341,5 +335,5 @@ async def set_lead_status(
         )
         if lead is None:
             raise PageNotFound(f"lead {lead_id} not found in campaign {campaign_id}")
-        lead.status = status.value
+        await leads.set_status(session, lead, status)
     return await redirect(state, back, msg=f"Lead {lead_id} is now {status.value}")

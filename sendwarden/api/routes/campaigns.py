@@ -21,7 +21,6 @@ from sendwarden.services.campaigns import campaign_page, lead_page, owned_campai
 from sendwarden.services.errors import InvalidInput, NotFound
 from sendwarden.storage import campaigns
 from sendwarden.storage.models import LeadStatus
-from sendwarden.webhooks import emit as webhook_events
 
 router = APIRouter(tags=["campaigns"])
 
@@ -128,7 +127,4 @@ async def set_lead_status(
     )
     if lead is None:
         raise NotFound(f"lead {lead_id} not found in campaign {campaign_id}")
-    await webhook_events.lead_status(session, lead, body.status.value)
-    lead.status = body.status.value
-    await session.flush()
-    return LeadOut.from_row(lead)
+    return LeadOut.from_row(await leads.set_status(session, lead, body.status))
