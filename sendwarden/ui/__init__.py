@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sendwarden.ui import actions, docs, pages
+from sendwarden.ui import actions, docs, pages, record_pages, suppression_actions
 from sendwarden.ui.session import NotSignedIn
 from sendwarden.ui.web import HERE, BadCsrf, PageNotFound, render
 
@@ -79,7 +79,9 @@ def install(app: FastAPI) -> None:
     docs.install(app)
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     app.include_router(actions.router)
+    app.include_router(suppression_actions.router)
     app.include_router(pages.router)
+    app.include_router(record_pages.router)
     app.add_exception_handler(NotSignedIn, _not_signed_in)
     app.add_exception_handler(BadCsrf, _bad_csrf)
     app.add_exception_handler(PageNotFound, _not_found)

@@ -1,9 +1,9 @@
-"""The dashboard's pages (GET only): Today, Attempts, Suppression, Inbox, Audit, Campaigns."""
+"""The dashboard's pages (GET only): Today, Attempts, Campaigns (the records: record_pages.py)."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -11,42 +11,15 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from sendwarden.api.deps import State
-from sendwarden.inbound.model import SUPPRESSING_REPLY_CLASSES, ReplyClass
 from sendwarden.policy import counter_day
 from sendwarden.storage.models import AttemptStatus, LeadStatus
 from sendwarden.ui import queries
-from sendwarden.ui.chain import chain_status
 from sendwarden.ui.charts import build_chart
+from sendwarden.ui.params import day_bounds, day_param, int_param, page_number
 from sendwarden.ui.web import PAGE_SIZE, PageNotFound, SignedIn, render
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        number = int(value) if value else None
-    except ValueError:
-        return None
-    return number if number is None or 0 < number < 2**31 else None
-
-
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-def _page_number(request: Request) -> int:
-    return min(_int(request.query_params.get("page")) or 1, 100_000)
-
-
-def _day_bounds(day: date | None, timezone: str) -> tuple[datetime | None, datetime | None]:
-    if day is None:
-        return None, None
-    start = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(timezone))
-    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
 
 
 @router.get("")
@@ -114,17 +87,17 @@ async def attempts(request: Request, state: State, viewer: SignedIn) -> HTMLResp
     status = params.get("status") or None
     if status not in {s.value for s in AttemptStatus}:
         status = None
-    day = _day(params.get("date"))
-    since, until = _day_bounds(day, state.settings.sendwarden_timezone)
+    day = day_param(params.get("date"))
+    since, until = day_bounds(day, state.settings.sendwarden_timezone)
     recipient = (params.get("recipient") or "").strip()[:320] or None
     f = queries.AttemptFilter(
         status=status,
-        campaign_id=_int(params.get("campaign")),
+        campaign_id=int_param(params.get("campaign")),
         recipient=recipient,
         since=since,
         until=until,
     )
-    page = _page_number(request)
+    page = page_number(request)
     async with state.db.read() as session:
         rows, total = await queries.list_attempts(
             session, viewer.scope, f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
@@ -178,119 +151,6 @@ async def attempt_detail(
     )
 
 
-@router.get("/suppression", response_class=HTMLResponse)
-async def suppression(request: Request, state: State, viewer: SignedIn) -> HTMLResponse:
-    search = (request.query_params.get("q") or "").strip()[:320] or None
-    page = _page_number(request)
-    async with state.db.read() as session:
-        rows, total = await queries.list_suppressions(
-            session, viewer.scope, search, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-        )
-        names = await queries.user_names(session)
-    return await render(
-        request,
-        state,
-        "suppression.html",
-        {
-            "title": "Suppression",
-            "rows": rows,
-            "total": total,
-            "page": page,
-            "pages": max(1, -(-total // PAGE_SIZE)),
-            "q": search or "",
-            "names": names,
-        },
-        viewer=viewer,
-    )
-
-
-@router.get("/inbox", response_class=HTMLResponse)
-async def inbox(request: Request, state: State, viewer: SignedIn) -> HTMLResponse:
-    page = _page_number(request)  # pages through the replies; bounces show the latest
-    async with state.db.read() as session:
-        replies, replies_total = await queries.list_replies(
-            session, viewer.scope, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-        )
-        bounces, bounces_total = await queries.list_bounces(
-            session, viewer.scope, limit=PAGE_SIZE, offset=0
-        )
-        incidents, incidents_total = await queries.list_incidents(
-            session, viewer.scope, limit=PAGE_SIZE, offset=0
-        )
-        sent = await queries.attempts_by_id(
-            session, {r.attempt_id for r in replies if r.attempt_id is not None}
-        )
-        names = await queries.user_names(session)
-    return await render(
-        request,
-        state,
-        "inbox.html",
-        {
-            "title": "Inbox",
-            "replies": replies,
-            "replies_total": replies_total,
-            "page": page,
-            "pages": max(1, -(-replies_total // PAGE_SIZE)),
-            "bounces": bounces,
-            "bounces_total": bounces_total,
-            "incidents": incidents,
-            "incidents_total": incidents_total,
-            "sent": sent,
-            "names": names,
-            "classes": [c.value for c in ReplyClass],
-            "suppressing": {c.value for c in SUPPRESSING_REPLY_CLASSES},
-        },
-        viewer=viewer,
-    )
-
-
-@router.get("/audit", response_class=HTMLResponse)
-async def audit_log(request: Request, state: State, viewer: SignedIn) -> HTMLResponse:
-    params = request.query_params
-    result = params.get("result") if params.get("result") in {"approved", "blocked"} else None
-    day = _day(params.get("date"))
-    since, until = _day_bounds(day, state.settings.sendwarden_timezone)
-    f = queries.AuditQuery(
-        result=result,
-        recipient=(params.get("recipient") or "").strip()[:320] or None,
-        event=(params.get("event") or "").strip()[:40] or None,
-        since=since,
-        until=until,
-    )
-    page = _page_number(request)
-    async with state.db.read() as session:
-        rows, total = await queries.list_audit(
-            session, viewer.scope, f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-        )
-        events = await queries.audit_events(session, viewer.scope)
-        head = await queries.audit_head(session)
-        chain = await chain_status(request.app, session, head)
-        names = await queries.user_names(session)
-    return await render(
-        request,
-        state,
-        "audit.html",
-        {
-            "title": "Audit log",
-            "rows": rows,
-            "total": total,
-            "page": page,
-            "pages": max(1, -(-total // PAGE_SIZE)),
-            "events": events,
-            "chain": chain,
-            "head": head,
-            "names": names,
-            "filters": {
-                "result": result or "",
-                "recipient": f.recipient or "",
-                "event": f.event or "",
-                "date": day.isoformat() if day else "",
-            },
-        },
-        viewer=viewer,
-    )
-
-
 @router.get("/campaigns", response_class=HTMLResponse)
 async def campaign_list(request: Request, state: State, viewer: SignedIn) -> HTMLResponse:
     async with state.db.read() as session:
@@ -320,7 +180,7 @@ async def campaign_detail(
     status = request.query_params.get("status")
     if status not in {s.value for s in LeadStatus}:
         status = None
-    page = _page_number(request)
+    page = page_number(request)
     async with state.db.read() as session:
         campaign = await queries.get_campaign(session, viewer.scope, campaign_id)
         if campaign is None:
