@@ -19,7 +19,7 @@ from sendwarden.cli.state import (
     acting_user,
     in_transaction,
 )
-from sendwarden.schemas.inbound import BounceOut, SenderIncidentOut
+from sendwarden.services.inbound_events import STATUS_FILTER, bounce_page, incident_page
 from sendwarden.storage import inbound_events
 
 bounces_app = typer.Typer(
@@ -31,7 +31,7 @@ incidents_app = typer.Typer(
     no_args_is_help=True,
 )
 
-_STATUS = re.compile(r"^[245](?:\.\d{1,3}){0,2}\.?$|^[245]\d\d$")
+_STATUS = re.compile(STATUS_FILTER)
 
 
 class BounceKind(StrEnum):
@@ -111,9 +111,8 @@ def list_bounces(
             since=since,
             until=until,
         )
-        rows, total = await inbound_events.list_bounces(session, query, limit=limit, offset=offset)
-        items = [BounceOut.from_row(r, m).model_dump(mode="json") for r, m in rows]
-        return items, total
+        page = await bounce_page(session, query, limit=limit, offset=offset)
+        return [item.model_dump(mode="json") for item in page.items], page.total
 
     items, total = in_transaction(work)
     print_page(
@@ -160,11 +159,8 @@ def list_incidents(
             since=since,
             until=until,
         )
-        rows, total = await inbound_events.list_incidents(
-            session, query, limit=limit, offset=offset
-        )
-        items = [SenderIncidentOut.from_row(r, m).model_dump(mode="json") for r, m in rows]
-        return items, total
+        page = await incident_page(session, query, limit=limit, offset=offset)
+        return [item.model_dump(mode="json") for item in page.items], page.total
 
     items, total = in_transaction(work)
     print_page(

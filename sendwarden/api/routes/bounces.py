@@ -12,6 +12,7 @@ from sendwarden.api.pagination import Limit, Offset
 from sendwarden.schemas.common import Page
 from sendwarden.schemas.fields import FreeText
 from sendwarden.schemas.inbound import BounceOut, SenderIncidentOut
+from sendwarden.services.inbound_events import STATUS_FILTER, bounce_page, incident_page
 from sendwarden.storage import inbound_events
 
 router = APIRouter(tags=["bounces"])
@@ -19,7 +20,7 @@ router = APIRouter(tags=["bounces"])
 StatusFilter = Annotated[
     str | None,
     Query(
-        pattern=r"^[245](?:\.\d{1,3}){0,2}\.?$|^[245]\d\d$",
+        pattern=STATUS_FILTER,
         description="Status code or prefix: 5, 5.1, 5.1.1",
     ),
 ]
@@ -49,7 +50,7 @@ async def list_bounces(
 ) -> Page[BounceOut]:
     """Your hard and soft bounces, newest first: status, diagnostic, the matched attempt
     and its Message-ID, and why the bounce was classified as it was."""
-    rows, total = await inbound_events.list_bounces(
+    return await bounce_page(
         session,
         inbound_events.EventFilter(
             user_id=user.id,
@@ -63,8 +64,6 @@ async def list_bounces(
         limit=limit,
         offset=offset,
     )
-    items = [BounceOut.from_row(row, message_id) for row, message_id in rows]
-    return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 @router.get("/sender-incidents", response_model=Page[SenderIncidentOut])
@@ -81,7 +80,7 @@ async def list_sender_incidents(
 ) -> Page[SenderIncidentOut]:
     """Rejections of YOUR sending (policy, reputation, content blocks), newest first; the
     recipients were not suppressed."""
-    rows, total = await inbound_events.list_incidents(
+    return await incident_page(
         session,
         inbound_events.EventFilter(
             user_id=user.id,
@@ -94,5 +93,3 @@ async def list_sender_incidents(
         limit=limit,
         offset=offset,
     )
-    items = [SenderIncidentOut.from_row(row, message_id) for row, message_id in rows]
-    return Page(items=items, total=total, limit=limit, offset=offset)
