@@ -18,7 +18,9 @@ from sendwarden.cli.state import (
     in_transaction,
 )
 from sendwarden.schemas.attempts import AttemptOut
+from sendwarden.schemas.common import Page
 from sendwarden.services import resolution
+from sendwarden.services.attempts import attempt_page
 from sendwarden.services.errors import NotFound
 from sendwarden.storage import attempts
 from sendwarden.storage.models import Attempt, AttemptStatus
@@ -62,20 +64,15 @@ def list_attempts(
     must check by hand before sending again.
     """
 
-    async def work(session: AsyncSession) -> tuple[list[Attempt], int]:
+    async def work(session: AsyncSession) -> Page[AttemptOut]:
         owner = await acting_user(session, user)
-        return await attempts.list_attempts(
-            session,
-            user_id=owner.id,
-            campaign_id=campaign,
-            status=status.value if status else None,
-            limit=limit,
-            offset=offset,
+        return await attempt_page(
+            session, owner.id, campaign_id=campaign, status=status, limit=limit, offset=offset
         )
 
-    rows, total = in_transaction(work)
+    page = in_transaction(work)
     print_page(
-        [attempt_record(a) for a in rows],
+        [a.model_dump(mode="json") for a in page.items],
         [
             ("ID", "id"),
             ("Created (UTC)", "created_at"),
@@ -86,7 +83,7 @@ def list_attempts(
             ("Subject", "subject"),
             ("Reason", "reason"),
         ],
-        total=total,
+        total=page.total,
         limit=limit,
         offset=offset,
         as_json=as_json,

@@ -13,6 +13,7 @@ from sendwarden.schemas.attempts import AttemptOut
 from sendwarden.schemas.common import Page, Request
 from sendwarden.schemas.fields import FreeText
 from sendwarden.services import resolution
+from sendwarden.services.attempts import attempt_page
 from sendwarden.services.campaigns import owned_campaign
 from sendwarden.services.errors import NotFound
 from sendwarden.storage import attempts
@@ -31,16 +32,8 @@ async def list_attempts(
     offset: Offset = 0,
 ) -> Page[AttemptOut]:
     await owned_campaign(session, user.id, campaign_id)
-    rows, total = await attempts.list_attempts(
-        session,
-        user_id=user.id,
-        campaign_id=campaign_id,
-        status=status.value if status else None,
-        limit=limit,
-        offset=offset,
-    )
-    return Page(
-        items=[AttemptOut.from_row(a) for a in rows], total=total, limit=limit, offset=offset
+    return await attempt_page(
+        session, user.id, campaign_id=campaign_id, status=status, limit=limit, offset=offset
     )
 
 
@@ -53,16 +46,7 @@ async def list_all_attempts(
     offset: Offset = 0,
 ) -> Page[AttemptOut]:
     """Your attempts, newest first; `?status=unknown` lists those an operator must resolve."""
-    rows, total = await attempts.list_attempts(
-        session,
-        user_id=user.id,
-        status=status.value if status else None,
-        limit=limit,
-        offset=offset,
-    )
-    return Page(
-        items=[AttemptOut.from_row(a) for a in rows], total=total, limit=limit, offset=offset
-    )
+    return await attempt_page(session, user.id, status=status, limit=limit, offset=offset)
 
 
 @router.get("/attempts/{attempt_id}", response_model=AttemptOut)
