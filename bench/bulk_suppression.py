@@ -31,6 +31,7 @@ if __package__ in (None, ""):  # run as a script: make the repository's test hel
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import database_url_for  # noqa: E402
+from sendwarden.api.app import API_PREFIX
 from tests.support.live_server import (  # noqa: E402
     LiveServer,
     SlowCaptureServer,
@@ -38,7 +39,7 @@ from tests.support.live_server import (  # noqa: E402
     seed_leads,
 )
 
-API = "/api/v1/backlink-outreach"
+API = API_PREFIX
 GOALS = {
     "import rows/s": 17_000,
     "export rows/s": 100_000,

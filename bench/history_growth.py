@@ -29,6 +29,7 @@ if __package__ in (None, ""):  # run as a script: make the repository's test hel
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import database_url_for  # noqa: E402
+from sendwarden.api.app import API_PREFIX
 from sendwarden.storage.db import Database  # noqa: E402
 from tests.support.history import history_statements  # noqa: E402
 from tests.support.live_server import (  # noqa: E402
@@ -40,7 +41,7 @@ from tests.support.live_server import (  # noqa: E402
     send_payload,
 )
 
-SEND = "/api/v1/backlink-outreach/outreach/send"
+SEND = f"{API_PREFIX}/outreach/send"
 GOAL = 0.9
 
 

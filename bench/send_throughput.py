@@ -43,6 +43,7 @@ import aiosmtplib
 import asyncpg  # type: ignore[import-untyped]
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from sendwarden.api.app import API_PREFIX
 from sendwarden.devsmtp.server import CaptureHandler, CaptureServer
 from sendwarden.storage.migrate import upgrade_async
 
@@ -57,7 +58,7 @@ from tests.support.live_server import (  # noqa: E402
     send_payload,
 )
 
-SEND = "/api/v1/backlink-outreach/outreach/send"
+SEND = f"{API_PREFIX}/outreach/send"
 WARMUP = 20
 RAW_RUNS = 3
 MB = 1024 * 1024

@@ -31,6 +31,7 @@ if __package__ in (None, ""):  # run as a script: make the repository's test hel
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import database_url_for  # noqa: E402
+from sendwarden.api.app import API_PREFIX
 from tests.support.live_server import (  # noqa: E402
     SENDER,
     LiveServer,
@@ -41,7 +42,7 @@ from tests.support.live_server import (  # noqa: E402
     server_env,
 )
 
-VALIDATE = "/api/v1/backlink-outreach/policy/validate"
+VALIDATE = f"{API_PREFIX}/policy/validate"
 GOAL_RATIO = 0.5
 GOAL_P99_MS = 20.0
 KEEP_ALIVE = 5

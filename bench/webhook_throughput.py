@@ -40,11 +40,12 @@ if __package__ in (None, ""):  # run as a script: make the repository's helpers 
 
 from send_throughput import SmtpTarget, _run_sink, prepare_database  # noqa: E402
 
+from sendwarden.api.app import API_PREFIX
 from sendwarden.storage.db import Database  # noqa: E402
 from sendwarden.webhooks import endpoints, outbox, signing  # noqa: E402
 from tests.support.live_server import SECRET_KEY, LiveServer, live_env, seed_leads, send_payload  # noqa: E402
 
-SEND = "/api/v1/backlink-outreach/outreach/send"
+SEND = f"{API_PREFIX}/outreach/send"
 SERVER_SETTINGS: dict[str, str | int] = {
     "SENDWARDEN_WEBHOOKS_ALLOW_PRIVATE": "true",
     "SENDWARDEN_USER_DAILY_CAP": 1_000_000,
