@@ -16,9 +16,18 @@ async def count(session: AsyncSession, model: Any, where: Where) -> int:
     return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
+async def count_of(session: AsyncSession, query: Select[Any]) -> int:
+    """How many rows `query` returns (for queries a model and conditions cannot express)."""
+    return int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
 def window(query: Select[Any], *, order_by: Any, limit: int, offset: int) -> Select[Any]:
-    """`query` cut to one page, in a stable order (ties would make pages overlap)."""
-    return query.order_by(order_by).limit(limit).offset(offset)
+    """`query` cut to one page, in a stable order (ties would make pages overlap).
+
+    `order_by` is one column or a tuple of them.
+    """
+    order = order_by if isinstance(order_by, tuple) else (order_by,)
+    return query.order_by(*order).limit(limit).offset(offset)
 
 
 async def page(
@@ -34,4 +43,13 @@ async def page(
     total = await count(session, model, where)
     query = window(select(model).where(*where), order_by=order_by, limit=limit, offset=offset)
     rows = await session.scalars(query)
+    return list(rows.all()), total
+
+
+async def page_of(
+    session: AsyncSession, query: Select[Any], *, order_by: Any, limit: int, offset: int
+) -> tuple[list[Any], int]:
+    """`page` for an arbitrary single-entity query."""
+    total = await count_of(session, query)
+    rows = await session.scalars(window(query, order_by=order_by, limit=limit, offset=offset))
     return list(rows.all()), total

@@ -13,6 +13,7 @@ from sendwarden.policy.addresses import mailbox_key
 from sendwarden.storage import suppression_bulk
 from sendwarden.storage.dialect import table_of
 from sendwarden.storage.models import Suppression, SuppressionKind
+from sendwarden.storage.pagination import page_of
 
 
 @dataclass(frozen=True)
@@ -150,9 +151,7 @@ async def list_visible(
     prefix = search.strip().lower() if search else None
     query = suppression_bulk.search_query(session, user_id=user_id, prefix=prefix)
     order = suppression_bulk.search_order(session) if prefix else (Suppression.id,)
-    total = await suppression_bulk.count(session, user_id=user_id, prefix=prefix)
-    rows = await session.scalars(query.order_by(*order).limit(limit).offset(offset))
-    return list(rows.all()), total
+    return await page_of(session, query, order_by=tuple(order), limit=limit, offset=offset)
 
 
 async def remove(

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.policy.addresses import mailbox_key
 from sendwarden.storage.dialect import dialect_name, table_of
 from sendwarden.storage.models import Suppression, SuppressionKind
+from sendwarden.storage.pagination import count_of
 
 _TABLE = table_of(Suppression)
 # Built once: the rows go in as an executemany, which SQLAlchemy sends as
@@ -121,6 +122,4 @@ def search_query(session: AsyncSession, *, user_id: int, prefix: str | None) -> 
 
 
 async def count(session: AsyncSession, *, user_id: int, prefix: str | None) -> int:
-    query = search_query(session, user_id=user_id, prefix=prefix)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    return int(total or 0)
+    return await count_of(session, search_query(session, user_id=user_id, prefix=prefix))

@@ -29,6 +29,7 @@ from sendwarden.storage.models import (
     Suppression,
     User,
 )
+from sendwarden.storage.pagination import page_of
 
 Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 
@@ -40,9 +41,7 @@ def _owned(query: Q, column: Any, scope: int | None) -> Q:
 async def _page(
     session: AsyncSession, query: Select[Any], order: Any, limit: int, offset: int
 ) -> tuple[list[Any], int]:
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(query.order_by(order).limit(limit).offset(offset))
-    return list(rows.all()), int(total or 0)
+    return await page_of(session, query, order_by=order, limit=limit, offset=offset)
 
 
 async def user_names(session: AsyncSession) -> dict[int, str]:
