@@ -14,12 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sendwarden.api.routes.inbound import ReplyOut
 from sendwarden.devsmtp import CaptureServer
 from sendwarden.inbound.model import ReplyClass
 from sendwarden.schemas.campaigns import CampaignOut, LeadOut
-from sendwarden.services.inbound_processing import apply_reply_class
+from sendwarden.schemas.inbound import ReplyOut
 from sendwarden.services.lead_csv import LEAD_COLUMNS, CsvRow, parse_lead_csv
+from sendwarden.services.reply_effects import apply_reply_class
 from sendwarden.storage import users
 from sendwarden.storage.models import Attempt, AttemptStatus, Reply
 from tests.test_cli import SENDER, assert_user_error, cli, new_key, run_db, send_args, smtp_env

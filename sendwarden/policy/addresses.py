@@ -172,3 +172,13 @@ def registrable_domain(domain: str) -> str:
     a_label = to_a_label(domain)
     registrable = _public_suffix_list().privatesuffix(a_label)
     return str(registrable) if registrable is not None else a_label
+
+
+def valid_address(value: str | None) -> str | None:
+    """The normalised address, or None when `value` is absent or not an address."""
+    if not value:
+        return None
+    try:
+        return normalize_email(value)
+    except InvalidAddress:
+        return None

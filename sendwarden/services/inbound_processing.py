@@ -25,23 +25,21 @@ from sendwarden.inbound.model import (
 )
 from sendwarden.inbound.replies import classify_reply, normalize
 from sendwarden.observability import metrics
-from sendwarden.policy import InvalidAddress, normalize_email
+from sendwarden.policy.addresses import valid_address
 from sendwarden.policy.inbound_trust import (
     MAX_RECIPIENTS_PER_MESSAGE,
     same_mailbox,
-    writer_speaks_for,
 )
 from sendwarden.policy.unsubscribe_token import InvalidToken, verify_unsubscribe_token
 from sendwarden.services.inbound_effects import (
     EventSource,
     RecipientEvent,
-    flag_lead_for_review,
     handle,
     refuse,
-    set_lead_status,
 )
+from sendwarden.services.reply_effects import apply_removal
 from sendwarden.storage import inbound
-from sendwarden.storage.models import Attempt, LeadStatus, Reply
+from sendwarden.storage.models import Attempt, Reply
 from sendwarden.webhooks import emit as webhook_events
 
 _REPLY_PREFIXES = re.compile(
@@ -56,15 +54,6 @@ class Effect:
     user_id: int | None
     suppressed: int = 0
     refused: int = 0
-
-
-def _valid_address(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return normalize_email(value)
-    except InvalidAddress:
-        return None
 
 
 async def apply(
@@ -126,7 +115,7 @@ async def _bounces(session: AsyncSession, parsed: ParsedInbound, inbound_id: int
 
 
 async def _complaint(session: AsyncSession, parsed: ParsedInbound, inbound_id: int) -> Effect:
-    named = _valid_address(parsed.complaint_recipient)  # None when absent or redacted
+    named = valid_address(parsed.complaint_recipient)  # None when absent or redacted
     anchor = await inbound.attempt_by_message_ids(session, [parsed.original_message_id])
     if anchor is None and named is not None:
         anchor = await inbound.latest_attempt_to(session, named)
@@ -227,7 +216,7 @@ async def _reply(
     await session.flush()
     await webhook_events.reply(session, reply, attempt)
     source = EventSource.UNSUBSCRIBE_MAIL if parsed.kind == InboundKind.UNSUBSCRIBE else None
-    suppressed, refused = await _apply_removal(
+    suppressed, refused = await apply_removal(
         session,
         reply,
         attempt,
@@ -237,83 +226,3 @@ async def _reply(
         source=source or EventSource.REPLY,
     )
     return Effect(parsed.kind, attempt.id, attempt.user_id, suppressed, refused)
-
-
-async def apply_reply_class(
-    session: AsyncSession, reply: Reply, attempt: Attempt, classification: ReplyClass
-) -> int:
-    """Effects of a reply class set by the operator (reclassify): the operator is trusted."""
-    suppressed, _ = await _apply_removal(
-        session, reply, attempt, classification, writer=None, authorised=True
-    )
-    return suppressed
-
-
-async def _apply_removal(
-    session: AsyncSession,
-    reply: Reply,
-    attempt: Attempt,
-    classification: ReplyClass,
-    *,
-    writer: str | None,
-    authorised: bool,
-    source: EventSource = EventSource.REPLY,
-) -> tuple[int, int]:
-    """(suppressed, refused) for a reply of this class written by `writer`."""
-    if classification not in SUPPRESSING_REPLY_CLASSES:
-        if classification in (ReplyClass.INTERESTED, ReplyClass.REPLIED):
-            await set_lead_status(session, attempt.lead_id, LeadStatus.REPLIED)
-        return 0, 0
-    reason = (
-        "Unsubscribe request mailed to the List-Unsubscribe address"
-        if source == EventSource.UNSUBSCRIBE_MAIL
-        else f"Reply classified {classification.value}"
-    )
-    evidence = {
-        "reply_id": reply.id,
-        "inbound_message_id": reply.inbound_message_id,
-        "writer": writer,
-        "token_verified": authorised and writer is not None,
-    }
-    suppressed = refused = 0
-    if authorised or writer_speaks_for(writer, attempt.recipient_email):
-        outcome = await handle(
-            session,
-            RecipientEvent(
-                source=source,
-                attempt=attempt,
-                recipient=attempt.recipient_email,
-                reason=reason,
-                inbound_message_id=reply.inbound_message_id,
-                evidence=evidence,
-            ),
-        )
-        reply.suppression_id = outcome.suppression.id if outcome.suppression else None
-        suppressed += int(outcome.suppressed)
-    else:
-        refused += 1
-        refuse("writer_not_recipient", reply_id=reply.id, writer=writer)
-        await flag_lead_for_review(
-            session,
-            attempt.lead_id,
-            f"{writer} asked for removal ({classification.value}) in reply to a message to"
-            " this lead; the lead was not suppressed because the writer is not its address"
-            " or domain",
-        )
-    if writer and _valid_address(writer) and not same_mailbox(writer, attempt.recipient_email):
-        outcome = await handle(  # the writer asked for their own removal
-            session,
-            RecipientEvent(
-                source=source,
-                attempt=attempt,
-                recipient=writer,
-                reason=f"{reason} (the writer's own address)",
-                inbound_message_id=reply.inbound_message_id,
-                evidence=evidence,
-                lead_status=None,
-            ),
-        )
-        if reply.suppression_id is None and outcome.suppression is not None:
-            reply.suppression_id = outcome.suppression.id
-        suppressed += int(outcome.suppressed)
-    return suppressed, refused

@@ -6,7 +6,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.inbound.model import SUPPRESSING_REPLY_CLASSES, ReplyClass
-from sendwarden.services.inbound_processing import apply_reply_class
+from sendwarden.services.reply_effects import apply_reply_class
 from sendwarden.storage import audit
 from sendwarden.storage.models import Attempt, Lead, LeadStatus, Reply, Suppression
 from sendwarden.storage.types import utcnow
