@@ -9,6 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sendwarden.inbound import bounce_phrases as phrases
+from sendwarden.inbound.bounce_rules import _recipient_gone as recipient_gone
+from sendwarden.inbound.bounce_rules import _sender_side as sender_side
 from sendwarden.inbound.dsn import classify_smtp_reply, classify_status, parse_dsn
 from sendwarden.inbound.model import BounceClass
 
@@ -134,13 +137,30 @@ def test_classify_status_total_on_arbitrary_text(text: str, action: str | None) 
 
 
 @given(detail=st.integers(0, 999), text=st.text(max_size=200))
-def test_5_7_x_is_never_a_recipient_failure(detail: int, text: str) -> None:
-    assert classify_status(f"5.7.{detail}", text, "failed") is BLOCK
+def test_5_7_x_is_a_recipient_failure_only_when_the_text_says_the_user_is_gone(
+    detail: int, text: str
+) -> None:
+    # Issue 11: a 5.7.x whose text says the user does not exist is hard; any other 5.7.x
+    # is a block on our side and never suppresses the recipient.
+    verdict = classify_status(f"5.7.{detail}", text, "failed")
+    if not recipient_gone(text):
+        assert verdict is BLOCK
+    else:
+        assert verdict in (BLOCK, HARD)
 
 
 @given(detail=st.sampled_from([1, 2, 3, 4, 5, 6, 10]), text=st.text(max_size=200))
-def test_specific_address_codes_are_hard_whatever_the_text(detail: int, text: str) -> None:
-    assert classify_status(f"5.1.{detail}", text, "failed") is HARD
+def test_specific_address_codes_are_hard_unless_the_text_is_about_our_sender(
+    detail: int, text: str
+) -> None:
+    # Issue 11: evidence beats one field. A 5.1.x is hard unless its words put the trouble
+    # elsewhere: our sender, rate or reputation (a block on our side), a full mailbox or a
+    # DNS/route failure (soft); and it is never "not a failure".
+    verdict = classify_status(f"5.1.{detail}", text, "failed")
+    elsewhere = sender_side(text) or phrases.QUOTA.search(text) or phrases.DNS_TROUBLE.search(text)
+    assert verdict is HARD if not elsewhere else verdict in (HARD, BLOCK, SOFT)
+    if sender_side(text) and not phrases.STRONG_HARD.search(text):
+        assert verdict is BLOCK
 
 
 # --- classify_smtp_reply (send-time rejections) ------------------------------------------

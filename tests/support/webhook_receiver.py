@@ -70,6 +70,11 @@ class WebhookReceiver:
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender died mid-request (kill -9): no request arrived, as with
+                    # any HTTP server; answering it would count a torn body as delivered.
+                    self.close_connection = True
+                    return
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 with receiver._lock:
