@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from email import policy
 from email.message import EmailMessage, Message
@@ -16,7 +15,14 @@ from sendwarden.inbound.feedback import (
     parse_arf,
     parse_plain_complaint,
 )
-from sendwarden.inbound.message_access import body_texts, header_value, part_text
+from sendwarden.inbound.mail_signals import (
+    is_aggregate_report,
+    is_auto_reply,
+    is_calendar_message,
+    is_list_mail,
+    looks_like_bounce,
+)
+from sendwarden.inbound.message_access import header_value, part_text
 from sendwarden.inbound.model import (
     InboundKind,
     InboundParseError,
@@ -24,10 +30,10 @@ from sendwarden.inbound.model import (
     ReplyClass,
 )
 from sendwarden.inbound.quoting import html_to_text, strip_quoted_and_signature
-from sendwarden.inbound.replies import classify_reply, looks_out_of_office, normalize
+from sendwarden.inbound.replies import classify_reply
 from sendwarden.inbound.ses import parse_ses_notification
 from sendwarden.inbound.unsubscribe_mail import mailto_request
-from sendwarden.mailformat import is_daemon_address, message_id_tokens, normalize_message_id
+from sendwarden.mailformat import message_id_tokens, normalize_message_id
 
 _KNOWN_HEADERS = frozenset(
     {
@@ -36,54 +42,6 @@ _KNOWN_HEADERS = frozenset(
         "auto-submitted", "delivered-to", "reply-to",
     }
 )  # fmt: skip
-_REPLY_OR_FORWARD_PREFIX = re.compile(r"^\s*(?:re|aw|sv|fw|fwd|wg|tr|rv|rif|i|antw)\s*:", re.I)
-_BOUNCE_SUBJECT = re.compile(
-    r"^\s*(?:undeliver(?:ed|able)|delivery status notification|mail delivery failed"
-    r"|delivery failure|failure notice|returned mail|mail system error|non remis"
-    r"|unzustellbar|nicht zustellbar|onbestelbaar|non recapitabile|no se puede entregar"
-    r"|delivery (?:has )?failed|warning: message .* delayed)",
-    re.IGNORECASE,
-)
-_BOUNCE_BODY = re.compile(
-    r"this is the qmail-send program|created automatically by mail delivery software"
-    r"|delivery to the following recipients? (?:failed|has been delayed)"
-    r"|delivery has failed to these recipients|following recipient\(s\) cannot be reached"
-    r"|this is the mail system at host|did not reach some or all of the intended recipients"
-    r"|could not be delivered to one or more (?:of its )?recipients",
-    re.IGNORECASE,
-)
-# Subjects of out-of-office replies, matched on normalize()d text (no accents, casefolded).
-_AUTO_REPLY_SUBJECT = re.compile(
-    r"^(?:automatic reply|auto(?:matic)?[- ]?(?:reply|response)|auto:|out of (?:the )?office"
-    r"|automatische antwort|abwesenheitsnotiz|abwesend|reponse automatique|absence|absent"
-    r"|respuesta automatica|fuera de la oficina|risposta automatica|fuori (?:ufficio|sede)"
-    r"|automatisch antwoord|afwezig)"
-)
-_AUTO_REPLY_FLAG_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Auto-Reply")
-_LIST_HEADERS = ("List-Id", "List-Unsubscribe", "List-Post")
-# DMARC aggregate (RFC 7489) and SMTP TLS (RFC 8460) reports: machine mail, never a reply.
-_AGGREGATE_REPORT_SUBJECT = re.compile(
-    r"^\s*(?:\[[^\]]*\]\s*)?(?:report[ -]?domain\s*:|dmarc (?:aggregate )?report\b"
-    r"|tls(?:-rpt| report)\b)",
-    re.IGNORECASE,
-)
-_AGGREGATE_REPORT_FILE = re.compile(
-    r"^[^!/\\]+![^!/\\]+!\d+!\d+(?:![^!/\\]*)?\.(?:xml|json|zip)(?:\.gz|\.gzip|\.zip)?$",
-    re.IGNORECASE,
-)
-_ARCHIVE_TYPES = frozenset(
-    {
-        "application/zip", "application/gzip", "application/x-gzip", "application/x-zip",
-        "application/x-zip-compressed", "application/xml", "text/xml",
-        "application/tlsrpt+gzip", "application/tlsrpt+json", "application/octet-stream",
-    }
-)  # fmt: skip
-_REPORT_SENDER = re.compile(r"dmarc|tls-?rpt|tlsrpt", re.IGNORECASE)
-# iTIP scheduling methods (RFC 5546); a plain PUBLISH attachment is just a file.
-_CALENDAR_METHODS = frozenset(
-    {"request", "reply", "cancel", "counter", "declinecounter", "add", "refresh"}
-)
-_ICS_METHOD = re.compile(r"^METHOD:\s*([A-Za-z-]+)", re.IGNORECASE | re.MULTILINE)
 
 
 def _bare_address(value: str | None) -> str | None:
@@ -108,60 +66,6 @@ def _has_part(msg: Message, content_type: str) -> bool:
     return any(part.get_content_type() == content_type for part in msg.walk())
 
 
-def _own_parts(msg: Message) -> list[Message]:
-    """The message's leaf parts, not those of attached or forwarded messages."""
-    leaves: list[Message] = []
-    stack: list[Message] = [msg]
-    while stack:
-        part = stack.pop()
-        if part is not msg and part.get_content_maintype() == "message":
-            continue
-        payload = part.get_payload() if part.is_multipart() else None
-        if isinstance(payload, list):
-            stack.extend(p for p in reversed(payload) if isinstance(p, Message))
-        else:
-            leaves.append(part)
-    return leaves
-
-
-def _is_aggregate_report(msg: Message, sender: str | None, subject: str) -> bool:
-    if _AGGREGATE_REPORT_SUBJECT.match(subject):
-        return True
-    local_part = (sender or "").partition("@")[0]
-    for part in _own_parts(msg):
-        filename = part.get_filename() or ""
-        if _AGGREGATE_REPORT_FILE.search(filename):
-            return True
-        if part.get_content_type() in _ARCHIVE_TYPES and _REPORT_SENDER.search(local_part):
-            return True
-    return False
-
-
-def _is_calendar_message(msg: Message) -> bool:
-    """An invitation or an answer to one (text/calendar with an iTIP method)."""
-    for part in _own_parts(msg):
-        if part.get_content_type() not in ("text/calendar", "application/ics"):
-            continue
-        method = part.get_param("method")
-        if not isinstance(method, str):
-            found = _ICS_METHOD.search(part_text(part))
-            method = found.group(1) if found else ""
-        if method.strip().lower() in _CALENDAR_METHODS:
-            return True
-    return False
-
-
-def _looks_like_bounce(msg: Message, sender: str | None, subject: str) -> bool:
-    if is_daemon_address(sender):
-        return True
-    if _REPLY_OR_FORWARD_PREFIX.match(subject):
-        return False
-    if _BOUNCE_SUBJECT.match(subject):
-        return True
-    head = "\n".join(body_texts(msg))[:3000]
-    return _BOUNCE_BODY.search(head) is not None
-
-
 def _reply_body(msg: Message) -> str:
     """The reply's own text: first inline text/plain part, else the HTML part as text."""
     html: str | None = None
@@ -178,27 +82,6 @@ def _reply_body(msg: Message) -> str:
         elif ctype == "text/html" and html is None:
             html = part_text(part)
     return html_to_text(html) if html else ""
-
-
-def _is_auto_reply(msg: Message, subject: str, text: str) -> bool:
-    auto_submitted = (header_value(msg, "Auto-Submitted") or "").split(";")[0].strip().lower()
-    if auto_submitted and auto_submitted != "no":
-        return True
-    for name in _AUTO_REPLY_FLAG_HEADERS:
-        value = header_value(msg, name)
-        if value is not None and value.strip().lower() not in ("no", "false", "0"):
-            return True
-    precedence = (header_value(msg, "Precedence") or "").strip().lower()
-    if precedence == "auto_reply" or _AUTO_REPLY_SUBJECT.match(normalize(subject)):
-        return True
-    return precedence in ("bulk", "junk", "list") and looks_out_of_office(f"{subject}\n{text}")
-
-
-def _is_list_mail(msg: Message) -> bool:
-    precedence = (header_value(msg, "Precedence") or "").strip().lower()
-    return precedence in ("bulk", "junk", "list") or any(
-        header_value(msg, name) is not None for name in _LIST_HEADERS
-    )
 
 
 def _interpret(msg: EmailMessage) -> ParsedInbound:
@@ -249,7 +132,7 @@ def _interpret(msg: EmailMessage) -> ParsedInbound:
             original_message_id=plain_complaint[1],
         )
     if not has_status_part and (
-        _is_aggregate_report(msg, sender, subject or "") or _is_calendar_message(msg)
+        is_aggregate_report(msg, sender, subject or "") or is_calendar_message(msg)
     ):
         return base
     if not has_status_part:
@@ -262,7 +145,7 @@ def _interpret(msg: EmailMessage) -> ParsedInbound:
                 reply_text=strip_quoted_and_signature(_reply_body(msg)),
                 reply_class=ReplyClass.UNSUBSCRIBE_REQUEST,
             )
-    if has_status_part or _looks_like_bounce(msg, sender, subject or ""):
+    if has_status_part or looks_like_bounce(msg, sender, subject or ""):
         bounces, original = parse_dsn(msg)
         # A daemon message we cannot read per recipient is kept as OTHER: acting on a guess
         # could suppress the wrong address.
@@ -272,7 +155,7 @@ def _interpret(msg: EmailMessage) -> ParsedInbound:
         return base  # read receipts (disposition-notification) and other reports
     original = _reply_body(msg)
     text = strip_quoted_and_signature(original)
-    if _is_auto_reply(msg, subject or "", text):
+    if is_auto_reply(msg, subject or "", text):
         return replace(
             base,
             kind=InboundKind.AUTO_REPLY,
@@ -280,7 +163,7 @@ def _interpret(msg: EmailMessage) -> ParsedInbound:
             reply_class=ReplyClass.OUT_OF_OFFICE,
             reply_original=original,
         )
-    if _is_list_mail(msg):
+    if is_list_mail(msg):
         return base
     return replace(
         base,
