@@ -101,12 +101,15 @@ def run_demo(tmp_path: Path, *args: str, columns: str = "200") -> str:
 
 
 def test_demo_removes_its_temporary_directory_unless_keep_dir(tmp_path: Path) -> None:
-    removed = re.search(r"Removed (\S+) \(--keep-dir keeps it\)", run_demo(tmp_path))
+    out = run_demo(tmp_path)
+    removed = re.search(r"Removed (\S+) \(--keep-dir keeps it\)", out)
     assert removed is not None and not Path(removed.group(1)).exists()
+    assert "Inspect it:" not in out  # no pointers into the directory it deletes
     kept = run_demo(tmp_path, "--keep-dir")
     directory = re.search(r"Sendwarden demo in (\S+)", kept)
     assert directory is not None and "Removed" not in kept
     assert (Path(directory.group(1)) / "sendwarden-demo.db").is_file()
+    assert "Inspect it:" in kept
 
 
 def test_demo_fits_an_80_column_terminal(tmp_path: Path) -> None:

@@ -69,7 +69,7 @@ def demo(
     temporary = directory is None and not keep_dir
     out = console()
     try:
-        asyncio.run(_run(target, keep_running, out))
+        asyncio.run(_run(target, keep_running, out, kept=not temporary))
     except KeyboardInterrupt:
         out.print("Demo stopped.")
     finally:
@@ -80,7 +80,7 @@ def demo(
     render_next_steps(out)
 
 
-async def _run(directory: Path, keep_running: bool, out: Console) -> None:
+async def _run(directory: Path, keep_running: bool, out: Console, *, kept: bool) -> None:
     async with DemoEnvironment(directory) as env:
         out.print(f"[bold]Sendwarden demo[/bold] in {escape(str(env.directory))}")
         out.print(f"  API server:  {env.api_url}")
@@ -89,7 +89,7 @@ async def _run(directory: Path, keep_running: bool, out: Console) -> None:
                 f"  SMTP server: localhost:{env.capture.port} (STARTTLS, AUTH, local capture only)"
             )
         report = await run_scenario(env)
-        render(report, out)
+        render(report, out, kept=kept or keep_running)
         if keep_running:
             _print_keep_running(report, out)
             await env.serve_until_stopped()

@@ -17,7 +17,7 @@ NEXT_STEPS = (
 )
 
 
-def render(report: DemoReport, out: Console) -> None:
+def render(report: DemoReport, out: Console, *, kept: bool = True) -> None:
     v = report.validation
     out.print(
         f"\nPOST /policy/validate {escape(str(v['recipient_email']))}: "
@@ -43,6 +43,12 @@ def render(report: DemoReport, out: Console) -> None:
     rules = ", ".join(s.rule for s in report.sends if s.rule is not None)
     out.print(f"{sent} sent, {len(report.sends) - sent} blocked ({rules}).")
     _render_way_back(report, out)
+    if not kept:  # the paths would point at what is about to be deleted
+        out.print(
+            f"\nCaptured {report.captured} messages (nothing left this machine);"
+            " run with --keep-dir to look at them and at the database afterwards."
+        )
+        return
     eml_files = sorted(report.eml_dir.glob("*.eml"))
     out.print(f"\nCaptured {report.captured} messages (nothing left this machine):")
     out.print(f"  Maildir:     {escape(str(report.maildir))}")
