@@ -31,8 +31,8 @@ from sendwarden.policy.addresses import allow_test_domains
 from sendwarden.services.background import start_background_poller
 from sendwarden.services.context import PolicySettings
 from sendwarden.services.crash_recovery import recover_interrupted_sends
+from sendwarden.services.database import open_database
 from sendwarden.services.leases import LeaseKeeper
-from sendwarden.services.wiring import open_database
 from sendwarden.storage import leases
 from sendwarden.webhooks import dispatcher as webhook_dispatcher
 from sendwarden.webhooks import docs as webhook_docs

@@ -90,7 +90,7 @@ def settings() -> Settings:
 
 def with_database(work: Callable[[Database], Awaitable[T]]) -> T:
     """Run `work` against a fresh engine on the configured database, then dispose of it."""
-    from sendwarden.services.wiring import open_database
+    from sendwarden.services.database import open_database
 
     config = settings()
 

@@ -7,7 +7,6 @@ from sendwarden.services.context import PolicySettings
 from sendwarden.services.inbound_effects import record_send_time_rejection
 from sendwarden.services.send import SendPipeline
 from sendwarden.storage import instance
-from sendwarden.storage.audit_key import AuditKey
 from sendwarden.storage.db import Database
 from sendwarden.transport.config import SmtpConfig
 from sendwarden.transport.dkim import DkimSigner
@@ -20,24 +19,6 @@ async def load_secret(settings: Settings, db: Database) -> bytes:
         return settings.sendwarden_secret_key.get_secret_value().encode()
     async with db.transaction() as session:
         return await instance.get_or_create_secret(session)
-
-
-def audit_key(settings: Settings) -> AuditKey:
-    """The audit chain's key (storage.audit_key): never the secret kept in the database."""
-    secret = settings.sendwarden_secret_key
-    return AuditKey(
-        settings.database_url,
-        secret=secret.get_secret_value().encode() if secret is not None else None,
-        key_file=settings.sendwarden_audit_key_file,
-    )
-
-
-def open_database(settings: Settings) -> Database:
-    return Database(
-        settings.database_url,
-        pool_size=settings.database_pool_size,
-        audit_key=audit_key(settings),
-    )
 
 
 def dkim_signer(settings: Settings) -> DkimSigner | None:
