@@ -13,6 +13,7 @@ from tests.support.harness import ApiHarness
 from tests.test_inbound_polling import (  # noqa: F401
     Sent,
     app,
+    feedback_report,
     folder,
     poll,
     reply,
@@ -59,38 +60,6 @@ Subject: Guest post
 Message-ID: {sent.message_id}
 
 --B--
-""".replace("\n", "\r\n").encode()
-
-
-def arf(sent: Sent, complainer: str, *, ident: str) -> bytes:
-    return f"""From: feedback@isp.attacker.example
-To: abuse@sender.example
-Subject: FW: Guest post
-Message-ID: <{ident}@isp.attacker.example>
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=feedback-report; boundary="F"
-
---F
-Content-Type: text/plain
-
-This is an email abuse report.
-
---F
-Content-Type: message/feedback-report
-
-Feedback-Type: abuse
-User-Agent: ISP-FBL/1.0
-Version: 1
-Original-Rcpt-To: {complainer}
-
---F
-Content-Type: text/rfc822-headers
-
-From: outreach@sender.example
-To: {sent.recipient}
-Message-ID: {sent.message_id}
-
---F--
 """.replace("\n", "\r\n").encode()
 
 
@@ -158,7 +127,12 @@ async def test_arf_naming_an_arbitrary_complainer_never_suppresses_that_address(
     """Only the recipient of the reported message (an address we sent to) is suppressed."""
     sent = await sent_to(app, "reader@complain.example")
     before = refused("complainer_not_a_recipient")
-    dovecot_server.append(arf(sent, "ceo@bigcorp.example", ident="arf-forged"), folder)
+    dovecot_server.append(
+        feedback_report(
+            sent, "ceo@bigcorp.example", ident="arf-forged", isp="isp.attacker.example"
+        ),
+        folder,
+    )
     report = await poll(app, dovecot_server, folder)
     assert report.complaints == 1 and report.refused == 1
     assert [row.value for row in await suppressions(app)] == ["reader@complain.example"]
@@ -176,7 +150,10 @@ async def test_arf_about_bobs_message_naming_alices_recipient_touches_only_bob(
     r = await send(app.client, app.bob.headers, c, lead)
     assert r.status_code == 200
     bobs = Sent(r.json(), c, lead)
-    dovecot_server.append(arf(bobs, alices.recipient, ident="arf-cross"), folder)
+    dovecot_server.append(
+        feedback_report(bobs, alices.recipient, ident="arf-cross", isp="isp.attacker.example"),
+        folder,
+    )
     await poll(app, dovecot_server, folder)
     rows = await suppressions(app)
     assert [(row.value, row.user_id) for row in rows] == [
@@ -190,7 +167,9 @@ async def test_arf_with_redacted_complainer_suppresses_the_matched_recipient(
     folder: str,  # noqa: F811
 ) -> None:
     sent = await sent_to(app, "hidden@complain.example")
-    dovecot_server.append(arf(sent, "redacted", ident="arf-redacted"), folder)
+    dovecot_server.append(
+        feedback_report(sent, "redacted", ident="arf-redacted", isp="isp.attacker.example"), folder
+    )
     await poll(app, dovecot_server, folder)
     assert [row.value for row in await suppressions(app)] == ["hidden@complain.example"]
 

@@ -152,6 +152,42 @@ async def lead_status(app: ApiHarness, lead_id: int) -> str:
         return lead.status
 
 
+def feedback_report(
+    sent: Sent, complainer: str | None = None, *, ident: str = "arf1", isp: str = "isp.example"
+) -> bytes:
+    """An ARF abuse report about `sent`, naming `complainer` (default: its recipient)."""
+    return f"""From: feedback@{isp}
+To: abuse@sender.example
+Subject: FW: Guest post
+Message-ID: <{ident}@{isp}>
+Date: Wed, 25 Nov 2026 12:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="F"
+
+--F
+Content-Type: text/plain
+
+This is an email abuse report.
+
+--F
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: ISP-FBL/1.0
+Version: 1
+Original-Rcpt-To: {complainer or sent.recipient}
+
+--F
+Content-Type: text/rfc822-headers
+
+From: outreach@sender.example
+To: {sent.recipient}
+Message-ID: {sent.message_id}
+
+--F--
+""".replace("\n", "\r\n").encode()
+
+
 async def test_hard_bounce_suppresses_recipient_and_marks_lead_bounced(
     app: ApiHarness, dovecot_server: DovecotServer, folder: str
 ) -> None:
@@ -233,35 +269,7 @@ async def test_complaint_suppresses_with_source_complaint(
     app: ApiHarness, dovecot_server: DovecotServer, folder: str
 ) -> None:
     sent = await sent_to(app, "angry@complain.example")
-    arf = f"""From: feedback@isp.example
-To: abuse@sender.example
-Subject: FW: Guest post
-Message-ID: <arf1@isp.example>
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=feedback-report; boundary="F"
-
---F
-Content-Type: text/plain
-
-This is an email abuse report.
-
---F
-Content-Type: message/feedback-report
-
-Feedback-Type: abuse
-User-Agent: ISP-FBL/1.0
-Version: 1
-Original-Rcpt-To: {sent.recipient}
-
---F
-Content-Type: text/rfc822-headers
-
-From: outreach@sender.example
-To: {sent.recipient}
-Message-ID: {sent.message_id}
-
---F--
-""".replace("\n", "\r\n").encode()
+    arf = feedback_report(sent)
     dovecot_server.append(arf, folder)
     report = await poll(app, dovecot_server, folder)
     assert report.complaints == 1

@@ -21,7 +21,7 @@ from tests.support.dovecot import dovecot_server as dovecot_server_fixture  # no
 from tests.support.harness import ApiHarness, AppFactory
 from tests.support.smtp_server import PASSWORD, USERNAME, Faults, FaultyServer
 from tests.support.webhook_receiver import Received, WebhookReceiver
-from tests.test_inbound_polling import Sent, dsn, poll, reply
+from tests.test_inbound_polling import Sent, dsn, feedback_report, poll, reply
 
 
 @pytest.fixture
@@ -101,39 +101,6 @@ async def drain(dispatcher: Dispatcher, receiver: WebhookReceiver) -> list[Recei
     return receiver.delivered()
 
 
-def arf(sent: Sent) -> bytes:
-    return f"""From: feedback@isp.example
-To: abuse@sender.example
-Subject: FW: Guest post
-Message-ID: <arf-hook@isp.example>
-Date: Wed, 25 Nov 2026 12:00:00 +0000
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=feedback-report; boundary="F"
-
---F
-Content-Type: text/plain
-
-This is an email abuse report.
-
---F
-Content-Type: message/feedback-report
-
-Feedback-Type: abuse
-User-Agent: ISP-FBL/1.0
-Version: 1
-Original-Rcpt-To: {sent.recipient}
-
---F
-Content-Type: text/rfc822-headers
-
-From: outreach@sender.example
-To: {sent.recipient}
-Message-ID: {sent.message_id}
-
---F--
-""".replace("\n", "\r\n").encode()
-
-
 async def sent_to(app: ApiHarness, campaign: int, address: str) -> Sent:
     lead = await make_lead(app.client, app.alice.headers, campaign, address)
     r = await send(app.client, app.alice.headers, campaign, lead)
@@ -183,7 +150,7 @@ async def test_every_event_type_is_delivered_signed_from_the_real_paths(
     dovecot_server.append(
         dsn(incident, "5.7.1", "550 5.7.1 Blocked due to poor reputation", ident="i1"), folder
     )
-    dovecot_server.append(arf(angry), folder)
+    dovecot_server.append(feedback_report(angry, ident="arf-hook"), folder)
     body = "Sounds good, I am interested! Send me the draft.\n\n-- \nJane\n> quoted: unsubscribe"
     dovecot_server.append(reply(chatty, body, ident="rr1"), folder)
     report = await poll(app, dovecot_server, folder)
