@@ -38,6 +38,7 @@ from tests.support.live_server import (  # noqa: E402
     SlowCaptureServer,
     free_port,
     live_env,
+    process_cpu_seconds,
     seed_leads,
     server_env,
 )
@@ -49,9 +50,10 @@ KEEP_ALIVE = 5
 
 
 def wrk(
-    url: str, body: dict[str, str], headers: dict[str, str], args: argparse.Namespace
-) -> tuple[float, float]:
-    """(requests/s, p99 ms) of one wrk run."""
+    url: str, body: dict[str, str], headers: dict[str, str], args: argparse.Namespace, pid: int
+) -> tuple[float, float, float]:
+    """(requests/s, p99 ms, server CPU ms per request: every thread of `pid`) of one wrk run."""
+    cpu_before = process_cpu_seconds(pid)
     lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}"]
     for name, value in {**headers, "Content-Type": "application/json"}.items():
         lines.append(f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}")
@@ -72,14 +74,22 @@ def wrk(
         text=True,
         check=True,
     ).stdout
+    cpu = process_cpu_seconds(pid) - cpu_before
     Path(script.name).unlink()
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
     p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         print(f"    (wrk saw {errors.group(1)} non-2xx responses)")
-    return rate, p99
+    return rate, p99, cpu * 1000 / max(total, 1)
+
+
+def server_pid(server: LiveServer) -> int:
+    """The worker that serves (with 1 worker, `serve` is that process)."""
+    workers = server.worker_pids()
+    return workers[0] if workers else server.pid or 0
 
 
 def start_bare(port: int, workdir: Path) -> subprocess.Popen[bytes]:
@@ -148,14 +158,20 @@ async def main() -> None:
                 )
                 ratios = []
                 for round_ in range(1, args.rounds + 1):
-                    bare_rate, bare_p99 = wrk(f"http://127.0.0.1:{bare_port}/bare", body, {}, args)
-                    rate, p99 = wrk(server.base_url + VALIDATE, body, seeded.headers, args)
+                    bare_rate, bare_p99, bare_cpu = wrk(
+                        f"http://127.0.0.1:{bare_port}/bare", body, {}, args, bare.pid
+                    )
+                    rate, p99, cpu = wrk(
+                        server.base_url + VALIDATE, body, seeded.headers, args, server_pid(server)
+                    )
                     ratio = rate / bare_rate
                     ratios.append(ratio)
                     print(
                         f"  round {round_}: bare {bare_rate:7.0f} req/s p99 {bare_p99:6.1f} ms | "
                         f"validate {rate:6.0f} req/s p99 {p99:7.1f} ms | ratio {ratio:.1%} "
-                        f"(to goal {ratio / GOAL_RATIO:.2f}; p99 to goal {GOAL_P99_MS / p99:.2f})",
+                        f"(to goal {ratio / GOAL_RATIO:.2f}; p99 to goal {GOAL_P99_MS / p99:.2f})\n"
+                        f"    server CPU per request: bare {bare_cpu:.3f} ms, validate {cpu:.3f} ms"
+                        f" ({cpu / bare_cpu:.1f}x)",
                         flush=True,
                     )
                 low, high = min(ratios), max(ratios)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
 from sendwarden import __version__, ui
-from sendwarden.api import errors
+from sendwarden.api import errors, lean
 from sendwarden.api.limits import BodySizeLimit
 from sendwarden.api.request_log import RequestLog
 from sendwarden.api.routes import (
@@ -59,6 +60,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await lease.start()
         poller = start_background_poller(settings, state.db)
         webhooks = webhook_dispatcher.start(settings, state.db)
+        # What start-up built (modules, the app, SQLAlchemy's tables) lives as long as
+        # the process: out of the collector's sight, its full collections stop walking
+        # it on every request's allocations (a few % of a validate's CPU).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
@@ -78,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.sendwarden = state
     errors.install(app)
+    lean.publish_bodies(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.sendwarden_max_body_bytes)
     app.add_middleware(RequestLog)
 

@@ -11,13 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.api.state import AppState
 from sendwarden.storage.models import User
+from sendwarden.storage.users import Authenticated
 
 bearer = HTTPBearer(auto_error=False, description="API key created with `sendwarden keys create`")
 
 MAX_KEY_LENGTH = 200
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    # async although it does not await: FastAPI runs a plain `def` dependency in a
+    # thread pool, a thread hop on every request.
     state: AppState = request.app.state.sendwarden
     return state
 
@@ -46,11 +49,13 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def current_user(
+async def _authenticate(
     request: Request,
-    state: State,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> User:
+    state: AppState,
+    credentials: HTTPAuthorizationCredentials | None,
+    *,
+    provisional: bool,
+) -> Authenticated:
     client = request.client.host if request.client else "unknown"
     if credentials is None:
         missing = _unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
@@ -59,12 +64,38 @@ async def current_user(
     if len(key) > MAX_KEY_LENGTH or not key.isascii():
         raise await state.auth_limit.refuse(client, _unauthorized("Invalid API key"))
     # Checked even when the client is over its failure limit: a valid key is always served.
-    found = await state.keys.check(key)
+    if provisional:
+        found = await state.keys.check_provisional(key)
+    else:
+        found = await state.keys.check(key)
+        if found is not None and found.touch_due:
+            await state.keys.touch(found.key_id)
     if found is None:
-        raise await state.auth_limit.refuse(client, _unauthorized("Invalid or revoked API key"))
-    if found.touch_due:
-        await state.keys.touch(found.key_id)
-    return found.user
+        raise await state.auth_limit.refuse(client, invalid_key_error())
+    return found
+
+
+def invalid_key_error() -> HTTPException:
+    return _unauthorized("Invalid or revoked API key")
+
+
+async def current_user(
+    request: Request,
+    state: State,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    return (await _authenticate(request, state, credentials, provisional=False)).user
+
+
+async def provisional_key(request: Request) -> Authenticated:
+    """The key's user, possibly from a cache of recent checks.
+
+    Only for routes that confirm the key in their own transaction
+    (`storage.users.active_key_ids`) and answer `invalid_key_error()` when it is gone.
+    Called by the route itself rather than through `Depends`: see `api.lean`.
+    """
+    state: AppState = request.app.state.sendwarden
+    return await _authenticate(request, state, await bearer(request), provisional=True)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -36,3 +36,7 @@ class UpstreamFailed(ServiceError):
 
 class OutcomeNotRecorded(ServiceError):
     """SMTP ran but its result could not be stored: the attempt stays reserved (`sending`)."""
+
+
+class KeyRevoked(ServiceError):
+    """The API key was revoked after the request was let in: nothing was done."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -175,7 +175,8 @@ def _keys(request: CheckRequest, settings: PolicySettings, default: str) -> _Key
 
 
 def checks_payload(decision: PolicyDecision) -> list[dict[str, Any]]:
-    return [asdict(c) for c in decision.checks]
+    # Not dataclasses.asdict: its recursive deep copy was 4 % of a validate's CPU.
+    return [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in decision.checks]
 
 
 def audit_record(

@@ -130,6 +130,18 @@ async def check_keys(
     return answers
 
 
+_ACTIVE_KEYS = select(_KEYS.c.id).where(
+    _KEYS.c.id.in_(bindparam("ids", expanding=True)), _KEYS.c.revoked_at.is_(None)
+)
+
+
+async def active_key_ids(session: AsyncSession, key_ids: Sequence[int]) -> set[int]:
+    """Which of these keys are still valid (not revoked), in the session's transaction."""
+    if not key_ids:
+        return set()
+    return set((await session.scalars(_ACTIVE_KEYS, {"ids": sorted(set(key_ids))})).all())
+
+
 async def touch_key(session: AsyncSession, key_id: int) -> None:
     """Record that the key was used. Coarse: a write on every request would serialise them."""
     await session.execute(_TOUCH, {"key_id": key_id, "now": utcnow()})
