@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
+from functools import lru_cache
 from typing import Literal
 
 from sendwarden.policy.addresses import mailbox_key
@@ -38,6 +39,7 @@ def normalize_subject(subject: str | None) -> str:
     return " ".join(text.split())
 
 
+@lru_cache(maxsize=4096)  # a check computes it twice: to look it up, then in the decision
 def duplicate_key(effective_sender: str, recipient: str, subject: str | None) -> str:
     """Hex SHA-256 of the normalised (sender, recipient, subject) triple."""
     # A JSON list keeps the components apart: ("a", "bc") and ("ab", "c") differ.
