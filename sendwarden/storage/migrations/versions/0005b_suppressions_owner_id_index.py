@@ -1,4 +1,4 @@
-"""suppressions: (user_id, id) index for the keyset export
+"""suppressions: (user_id, id) index for the keyset export (PostgreSQL)
 
 The export reads a user's entries and the global ones page by page in id
 order; without this index each page read every entry of the user (a bitmap
@@ -20,8 +20,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_suppressions_user_id_id", "suppressions", ["user_id", "id"], unique=False)
+    # PostgreSQL only: SQLite's export walks the primary key, and its planner
+    # would pick this index for prefix searches too (6 -> 36 ms at 100 k).
+    if op.get_bind().dialect.name == "postgresql":
+        op.create_index("ix_suppressions_user_id_id", "suppressions", ["user_id", "id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_suppressions_user_id_id", table_name="suppressions")
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_suppressions_user_id_id", table_name="suppressions")
