@@ -8,13 +8,16 @@ import io
 import json
 from collections.abc import AsyncIterator
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from sendwarden.services import suppression_import, suppression_jobs
-from sendwarden.services.suppression_csv import MAX_LINE_BYTES, LineSplitter
+from sendwarden.policy.addresses import mailbox_key
+from sendwarden.services import cpu_pool, suppression_import, suppression_jobs
+from sendwarden.services.suppression_csv import MAX_LINE_BYTES, Columns, LineSplitter
 from sendwarden.services.suppression_export import export_csv
+from sendwarden.services.suppression_rows import Checked, check_lines
 from sendwarden.storage.models import AuditEntry, Suppression
 from tests.support.api_helpers import API
 from tests.support.harness import ApiHarness
@@ -229,3 +232,64 @@ async def test_global_import_needs_admin_and_dedupes_on_the_global_index(api: Ap
         "user",
         "user",
     ]
+
+
+def mixed_rows(count: int) -> bytes:
+    """Addresses with tags and capitals, domains, blank, invalid and non-UTF-8 lines."""
+    lines = [b"email,reason"]
+    for i in range(count):
+        if i % 997 == 5:
+            lines.append(b"\xff\xfe@bad.example")
+        elif i % 1009 == 7:
+            lines.append(b"")
+        elif i % 503 == 11:
+            lines.append(f"not an address {i}@".encode())
+        elif i % 7 == 0:
+            lines.append(f"@Sub{i % 50}.Example.ORG,domain {i}".encode())
+        else:
+            lines.append(f"User{i % 4000}+Tag{i % 3}@Mixed{i % 13}.Example,r{i}".encode())
+    return b"\n".join(lines) + b"\n"
+
+
+async def stored_entries(api: ApiHarness, user_id: int) -> set[tuple[str, str, str | None]]:
+    async with api.db.read() as session:
+        rows = (
+            await session.execute(
+                select(Suppression.kind, Suppression.value, Suppression.mailbox).where(
+                    Suppression.user_id == user_id
+                )
+            )
+        ).all()
+    return {(kind, value, mailbox) for kind, value, mailbox in rows}
+
+
+async def test_helper_process_and_inline_checking_import_the_same(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = mixed_rows(12_000)
+    alice = suppression_import.ImportTarget(user_id=api.alice.user_id, actor_id=api.alice.user_id)
+    bob = suppression_import.ImportTarget(user_id=api.bob.user_id, actor_id=api.bob.user_id)
+    helper = await suppression_import.import_stream(api.db, chunked(data, 8192), alice)
+    monkeypatch.setattr(suppression_import, "INLINE_LINES", 10**9)
+    inline = await suppression_import.import_stream(api.db, chunked(data, 8192), bob)
+    assert (helper.added, helper.duplicate, helper.invalid_count, helper.lines) == (
+        inline.added,
+        inline.duplicate,
+        inline.invalid_count,
+        inline.lines,
+    )
+    assert helper.invalid == inline.invalid and helper.invalid_count == 13 + 24
+    entries = await stored_entries(api, api.alice.user_id)
+    assert entries == await stored_entries(api, api.bob.user_id)
+    assert len(entries) == helper.added
+    for kind, value, mailbox in entries:  # the mailbox column as a single add fills it
+        assert mailbox == (mailbox_key(value) if kind == "email" else None)
+
+
+async def test_cpu_pool_answers_none_when_the_function_fails() -> None:
+    assert await cpu_pool.run(check_lines, [(2, b"a@b.example", b"")], Columns(), False) == (
+        [Checked(2, "email", "a@b.example", "a@b.example", None, None)],
+        True,
+    )
+    assert await cpu_pool.run(int, "not a number") is None
+    await cpu_pool.shutdown()

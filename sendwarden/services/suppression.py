@@ -7,14 +7,11 @@ import json
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.policy import (
-    InvalidAddress,
-    address_key,
     mailbox_key,
-    normalize_domain,
-    normalize_email,
     registrable_domain,
 )
-from sendwarden.services.errors import Forbidden, InvalidInput
+from sendwarden.services.errors import Forbidden
+from sendwarden.services.suppression_rows import parse_target_value
 from sendwarden.storage import audit, suppression
 from sendwarden.storage.models import Suppression, SuppressionKind, SuppressionSource, User
 from sendwarden.webhooks import emit as webhook_events
@@ -22,13 +19,8 @@ from sendwarden.webhooks import emit as webhook_events
 
 def parse_target(value: str) -> tuple[SuppressionKind, str]:
     """An address (contains '@') or a domain, normalised for storage and comparison."""
-    value = value.strip()
-    try:
-        if "@" in value.lstrip("@"):
-            return SuppressionKind.EMAIL, address_key(normalize_email(value))
-        return SuppressionKind.DOMAIN, normalize_domain(value)
-    except InvalidAddress as exc:
-        raise InvalidInput("email" if "@" in value else "domain", str(exc)) from exc
+    kind, normalized = parse_target_value(value)
+    return SuppressionKind(kind), normalized
 
 
 def coverage(kind: str, value: str) -> str:

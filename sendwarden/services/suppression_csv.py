@@ -66,63 +66,102 @@ class LineSplitter:
     overlong_start: bytes = b""
 
 
+@dataclass(frozen=True)
+class Columns:
+    """Where the target and the reason are (-1: no reason column)."""
+
+    target: int = 0
+    reason: int = 1
+
+
+# (line number, raw bytes or None for an overlong line, the overlong line's start)
+RawLine = tuple[int, bytes | None, bytes]
+
+
+def parse_line(line: RawLine, columns: Columns, *, first: bool = False) -> CsvRow | None:
+    """One data line as a row (None for a blank line). Pure: runs in any process."""
+    number, raw, overlong_start = line
+    if raw is None:
+        preview = overlong_start.decode("utf-8", "replace")
+        return CsvRow(number, preview, None, f"line longer than {MAX_LINE_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8-sig" if first else "utf-8")
+    except UnicodeDecodeError:
+        return CsvRow(number, None, None, "line is not valid UTF-8")
+    if not text.strip():
+        return None
+    try:
+        cells = next(csv.reader([text]))
+    except csv.Error as exc:
+        return CsvRow(number, None, None, f"malformed CSV: {exc}")
+    return row_of_cells(number, cells, columns)
+
+
+def row_of_cells(number: int, cells: list[str], columns: Columns) -> CsvRow:
+    if columns.target >= len(cells) or not cells[columns.target].strip():
+        return CsvRow(number, None, None, "no email or domain in this row")
+    reason_col = columns.reason
+    reason = from_cell(cells[reason_col].strip()) if 0 <= reason_col < len(cells) else None
+    return CsvRow(number, from_cell(cells[columns.target].strip()), reason or None, None)
+
+
 class SuppressionCsv:
     """Accepted shapes: a header naming an `email`, `domain`, `value` or `address`
-    column (and optionally `reason`), or headerless rows of `target[,reason]`."""
+    column (and optionally `reason`), or headerless rows of `target[,reason]`.
+
+    `lines()` splits the stream and reads the header; the data lines it returns
+    are turned into rows by `parse_line` (in this process or a helper).
+    """
 
     def __init__(self) -> None:
         self._lines = LineSplitter()
-        self._target_col, self._reason_col = 0, 1
+        self.columns = Columns()
         self._first = True
         self.saw_content = False
+        self.first_row: CsvRow | None = None  # line 1 when it is data, not a header
 
     @property
     def lines_read(self) -> int:
         return self._lines.line
 
-    def feed(self, chunk: bytes) -> Iterator[CsvRow]:
-        for number, raw in self._lines.feed(chunk):
-            row = self._row(number, raw)
-            if row is not None:
-                yield row
+    def lines(self, chunk: bytes) -> list[RawLine]:
+        return self._data_lines(self._lines.feed(chunk))
 
-    def finish(self) -> Iterator[CsvRow]:
-        for number, raw in self._lines.finish():
-            row = self._row(number, raw)
-            if row is not None:
-                yield row
+    def finish_lines(self) -> list[RawLine]:
+        return self._data_lines(self._lines.finish())
 
-    def _row(self, number: int, raw: bytes | None) -> CsvRow | None:
-        first, self._first = self._first, False
-        if raw is None:
+    def _data_lines(self, split: Iterator[tuple[int, bytes | None]]) -> list[RawLine]:
+        out: list[RawLine] = []
+        for number, raw in split:
+            line: RawLine = (number, raw, self._lines.overlong_start if raw is None else b"")
+            if self._first:
+                self._first = False
+                self._read_first(line)
+            else:
+                out.append(line)
+        return out
+
+    def _read_first(self, line: RawLine) -> None:
+        """Line 1: a header (sets the columns) or a data row (kept in first_row)."""
+        number, raw, _ = line
+        if raw is not None:
+            try:
+                cells = next(csv.reader([raw.decode("utf-8-sig")]))
+            except (UnicodeDecodeError, csv.Error):
+                cells = []
+            if cells and self._is_header(cells):
+                self.saw_content = True
+                return
+        self.first_row = parse_line(line, self.columns, first=True)
+        if self.first_row is not None:
             self.saw_content = True
-            preview = self._lines.overlong_start.decode("utf-8", "replace")
-            return CsvRow(number, preview, None, f"line longer than {MAX_LINE_BYTES} bytes")
-        try:
-            text = raw.decode("utf-8-sig" if first else "utf-8")
-        except UnicodeDecodeError:
-            self.saw_content = self.saw_content or bool(raw.strip())
-            return CsvRow(number, None, None, "line is not valid UTF-8")
-        if not text.strip():
-            return None
-        self.saw_content = True
-        try:
-            cells = next(csv.reader([text]))
-        except csv.Error as exc:
-            return CsvRow(number, None, None, f"malformed CSV: {exc}")
-        if first and self._is_header(cells):
-            return None
-        if self._target_col >= len(cells) or not cells[self._target_col].strip():
-            return CsvRow(number, None, None, "no email or domain in this row")
-        reason_col = self._reason_col
-        reason = from_cell(cells[reason_col].strip()) if 0 <= reason_col < len(cells) else None
-        return CsvRow(number, from_cell(cells[self._target_col].strip()), reason or None, None)
 
     def _is_header(self, cells: list[str]) -> bool:
         header = [h.strip().lower() for h in cells]
         names = [h for h in TARGET_HEADERS if h in header]
         if not names:
             return False
-        self._target_col = header.index(names[0])
-        self._reason_col = header.index("reason") if "reason" in header else -1
+        self.columns = Columns(
+            header.index(names[0]), header.index("reason") if "reason" in header else -1
+        )
         return True

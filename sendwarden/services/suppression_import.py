@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
+from collections import deque
+from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sendwarden.policy.addresses import test_domains_allowed
+from sendwarden.services import cpu_pool
 from sendwarden.services.errors import InvalidInput
-from sendwarden.services.suppression import parse_target
-from sendwarden.services.suppression_csv import CsvRow, SuppressionCsv
+from sendwarden.services.suppression_csv import Columns, RawLine, SuppressionCsv
+from sendwarden.services.suppression_rows import Checked, check_lines, check_row
 from sendwarden.storage import audit, suppression_bulk
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import SuppressionSource
@@ -29,6 +32,10 @@ from sendwarden.storage.types import utcnow
 
 CHUNK_ROWS = 1000
 SLICE_ROWS = 100
+BATCH_LINES = 2000
+MAX_BATCHES_IN_FLIGHT = 2
+# Smaller imports are checked in the server (in slices): not worth a process.
+INLINE_LINES = 5000
 # Invalid lines kept for the report; the count goes on past it.
 MAX_REPORTED_INVALID = 1000
 
@@ -73,31 +80,36 @@ async def import_stream(
     progress = progress or ImportProgress()
     parser = SuppressionCsv()
     digest = hashlib.sha256()
-    pending: list[suppression_bulk.BulkRow] = []
-    seen: dict[tuple[str, str], None] = {}
-    async for chunk in chunks:
-        digest.update(chunk)
-        progress.bytes += len(chunk)
-        # Parsing and address validation are CPU work (~30 us a row): done in
-        # slices, letting other requests' steps run in between. (A worker thread
-        # fights the event loop and the SQLite thread for the GIL instead.)
-        for count, row in enumerate(parser.feed(chunk), start=1):
-            _take(row, pending, seen, progress, target)
-            if count % SLICE_ROWS == 0:
-                await asyncio.sleep(0)
-        if len(pending) >= CHUNK_ROWS:
-            while len(pending) >= CHUNK_ROWS:
-                await _write(db, pending[:CHUNK_ROWS], target, progress, on_chunk)
-                del pending[:CHUNK_ROWS]
-            # In-memory de-duplication covers the rows not yet written; the
-            # unique indexes catch repeats of rows already written.
-            seen.clear()
-            seen.update(((row.kind, row.value), None) for row in pending)
-    _take_all(parser.finish(), pending, seen, progress, target)
+    rows = _Rows(target, progress)
+    lines: list[RawLine] = []
+    # Batches being checked in the helper process, in order: the next one is
+    # checked while this one is written and while more of the body arrives.
+    checking: deque[asyncio.Future[_Checked]] = deque()
+    try:
+        async for chunk in chunks:
+            digest.update(chunk)
+            progress.bytes += len(chunk)
+            lines.extend(parser.lines(chunk))
+            rows.take_first(parser)
+            while len(lines) >= BATCH_LINES:
+                checking.append(_check_soon(lines[:BATCH_LINES], parser))
+                del lines[:BATCH_LINES]
+                while len(checking) > MAX_BATCHES_IN_FLIGHT:
+                    await rows.add(await checking.popleft())
+                    await rows.write_full_chunks(db, on_chunk)
+        lines.extend(parser.finish_lines())
+        rows.take_first(parser)
+        checking.append(_check_soon(lines, parser))
+        while checking:
+            await rows.add(await checking.popleft())
+            await rows.write_full_chunks(db, on_chunk)
+    finally:
+        for pending in checking:  # the upload failed: nobody waits for these
+            pending.cancel()
     progress.lines = parser.lines_read
-    if not parser.saw_content:
+    if not (parser.saw_content or rows.saw_content):
         raise InvalidInput("body", "the CSV is empty")
-    await _write(db, pending, target, progress, on_chunk)
+    await _write(db, rows.pending, target, progress, on_chunk)
     progress.digest = digest.hexdigest()
     if progress.added:
         async with db.transaction() as session:
@@ -105,39 +117,78 @@ async def import_stream(
     return progress
 
 
-def _take_all(
-    rows: Iterable[CsvRow],
-    pending: list[suppression_bulk.BulkRow],
-    seen: dict[tuple[str, str], None],
-    progress: ImportProgress,
-    target: ImportTarget,
-) -> None:
-    for row in rows:
-        _take(row, pending, seen, progress, target)
+_Checked = tuple[list[Checked], bool]
 
 
-def _take(
-    row: CsvRow,
-    pending: list[suppression_bulk.BulkRow],
-    seen: dict[tuple[str, str], None],
-    progress: ImportProgress,
-    target: ImportTarget,
-) -> None:
-    progress.lines = row.line
-    if row.error is not None or row.target is None:
-        progress.reject(row.line, row.target, row.error or "invalid row")
-        return
-    try:
-        kind, value = parse_target(row.target)
-    except InvalidInput as exc:
-        progress.reject(row.line, row.target, exc.message)
-        return
-    key = (kind.value, value)
-    if key in seen:  # repeated within the pending rows: the first one wins
-        progress.duplicate += 1
-        return
-    seen[key] = None
-    pending.append(suppression_bulk.BulkRow(kind.value, value, row.reason or target.default_reason))
+def _check_soon(lines: list[RawLine], parser: SuppressionCsv) -> asyncio.Future[_Checked]:
+    """Check a batch of lines: in the helper process once the import is large
+    enough to be worth it, else here in slices."""
+    columns, test_domains = parser.columns, test_domains_allowed()
+    if parser.lines_read <= INLINE_LINES:
+        return asyncio.ensure_future(_check_here(lines, columns, test_domains))
+
+    async def elsewhere() -> _Checked:
+        done = await cpu_pool.run(check_lines, lines, columns, test_domains)
+        return done if done is not None else await _check_here(lines, columns, test_domains)
+
+    return asyncio.ensure_future(elsewhere())
+
+
+async def _check_here(lines: list[RawLine], columns: Columns, test_domains: bool) -> _Checked:
+    checked: list[Checked] = []
+    saw = False
+    for start in range(0, len(lines), SLICE_ROWS):
+        await asyncio.sleep(0)
+        part, any_content = check_lines(lines[start : start + SLICE_ROWS], columns, test_domains)
+        checked += part
+        saw = saw or any_content
+    return checked, saw
+
+
+class _Rows:
+    """Checked rows in line order: counted, de-duplicated, written in chunks."""
+
+    def __init__(self, target: ImportTarget, progress: ImportProgress) -> None:
+        self.target, self.progress = target, progress
+        self.pending: list[suppression_bulk.BulkRow] = []
+        # Rows not yet written; the unique indexes catch repeats of written ones.
+        self.seen: set[tuple[str, str]] = set()
+        self.saw_content = False
+
+    def take_first(self, parser: SuppressionCsv) -> None:
+        if parser.first_row is not None:
+            row, parser.first_row = parser.first_row, None
+            self._take(check_row(row))
+
+    async def add(self, checked: _Checked) -> None:
+        batch, saw = checked
+        self.saw_content = self.saw_content or saw
+        for count, item in enumerate(batch, start=1):
+            self._take(item)
+            if count % (SLICE_ROWS * 10) == 0:
+                await asyncio.sleep(0)
+
+    def _take(self, item: Checked) -> None:
+        progress = self.progress
+        progress.lines = item.line
+        if item.kind is None or item.value is None:
+            progress.reject(item.line, item.value, item.error or "invalid row")
+            return
+        key = (item.kind, item.value)
+        if key in self.seen:  # repeated within the pending rows: the first one wins
+            progress.duplicate += 1
+            return
+        self.seen.add(key)
+        reason = item.reason or self.target.default_reason
+        self.pending.append(suppression_bulk.BulkRow(item.kind, item.value, item.mailbox, reason))
+
+    async def write_full_chunks(self, db: Database, on_chunk: ChunkHook | None) -> None:
+        if len(self.pending) < CHUNK_ROWS:
+            return
+        while len(self.pending) >= CHUNK_ROWS:
+            await _write(db, self.pending[:CHUNK_ROWS], self.target, self.progress, on_chunk)
+            del self.pending[:CHUNK_ROWS]
+        self.seen = {(row.kind, row.value) for row in self.pending}
 
 
 async def _write(

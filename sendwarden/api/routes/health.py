@@ -19,8 +19,10 @@ router = APIRouter(tags=["health"])
 async def healthz(state: State) -> JSONResponse:
     """Liveness plus a database round trip."""
     try:
-        async with state.db.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        # Read-only: on SQLite a plain connection would BEGIN IMMEDIATE and wait
+        # for the write lock behind every writer (an import's chunks, sends).
+        async with state.db.read() as session:
+            await session.execute(text("SELECT 1"))
     except Exception:  # any failure means not healthy; the reason is logged by the driver
         return JSONResponse(status_code=503, content={"status": "error", "database": "unreachable"})
     return JSONResponse({"status": "ok", "database": "ok"})

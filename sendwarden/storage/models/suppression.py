@@ -57,6 +57,8 @@ class Suppression(Base):
         ),
         Index("ix_suppressions_value", "value"),
         Index("ix_suppressions_mailbox", "mailbox"),
+        # The keyset export (PostgreSQL; SQLite's planner would take it for searches).
+        Index("ix_suppressions_user_id_id", "user_id", "id").ddl_if(dialect="postgresql"),
         # Prefix search as a range in code point order, whatever the database's
         # collation (SQLite's BINARY index above already is).
         Index("ix_suppressions_value_c", text('(value COLLATE "C")')).ddl_if(dialect="postgresql"),
