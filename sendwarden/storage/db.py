@@ -164,6 +164,13 @@ class Database:
             ):
                 yield session
 
+    async def ping(self) -> None:
+        """One round trip to the database; on SQLite without queueing for the write lock."""
+        async with self.engine.connect() as connection:
+            if self._queue is not None:
+                await connection.execution_options(**{READ_ONLY_OPTION: True})
+            await connection.exec_driver_sql("SELECT 1")
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self._writers is not None:

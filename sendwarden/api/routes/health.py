@@ -5,7 +5,7 @@ import os
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from sendwarden.api.deps import State
 from sendwarden.api.state import AppState
@@ -21,8 +21,7 @@ async def healthz(state: State) -> JSONResponse:
     try:
         # Read-only: on SQLite a plain connection would BEGIN IMMEDIATE and wait
         # for the write lock behind every writer (an import's chunks, sends).
-        async with state.db.read() as session:
-            await session.execute(text("SELECT 1"))
+        await state.db.ping()
     except Exception:  # any failure means not healthy; the reason is logged by the driver
         return JSONResponse(status_code=503, content={"status": "error", "database": "unreachable"})
     return JSONResponse({"status": "ok", "database": "ok"})
