@@ -11,9 +11,15 @@ from sqlalchemy import select
 from sendwarden.config import Settings
 from sendwarden.services.crash_recovery import recover_interrupted_sends, sweep_expired
 from sendwarden.services.leases import LeaseKeeper
-from sendwarden.storage import http_idempotency, leases, users
+from sendwarden.storage import http_idempotency, leases, suppression_imports, users
 from sendwarden.storage.db import Database
-from sendwarden.storage.models import Attempt, AttemptStatus, HttpIdempotencyKey, ProcessLease
+from sendwarden.storage.models import (
+    Attempt,
+    AttemptStatus,
+    HttpIdempotencyKey,
+    ProcessLease,
+    SuppressionImport,
+)
 from sendwarden.storage.types import utcnow
 from tests.support.harness import make_settings
 
@@ -136,3 +142,31 @@ async def test_start_up_recovery_takes_this_hosts_leases_and_host_name_only(db: 
 def test_heartbeat_must_be_well_inside_the_expiry() -> None:
     with pytest.raises(ValueError, match="SENDWARDEN_LEASE_HEARTBEAT"):
         Settings(_env_file=None, sendwarden_lease_expiry=5, sendwarden_lease_heartbeat=3)  # type: ignore[call-arg]
+
+
+async def test_the_sweep_fails_the_suppression_imports_of_a_dead_process(db: Database) -> None:
+    user_id = await seed(db, {"h1:10:dead": 120, "h1:11:live": 2})
+    async with db.transaction() as session:
+        dead = await suppression_imports.create(
+            session, user_id=user_id, scope="user", process="h1:10:dead"
+        )
+        live = await suppression_imports.create(
+            session, user_id=user_id, scope="user", process="h1:11:live"
+        )
+        finished = await suppression_imports.create(
+            session, user_id=user_id, scope="user", process="h1:10:dead"
+        )
+        await suppression_imports.advance(
+            session,
+            finished.id,
+            suppression_imports.Counts(3, 3, 0, 0, [], 10),
+            state=suppression_imports.DONE,
+        )
+    await sweep_expired(db, expiry=EXPIRY)
+    async with db.transaction() as session:
+        jobs = {job.id: job for job in (await session.scalars(select(SuppressionImport))).all()}
+    assert jobs[dead.id].state == suppression_imports.FAILED
+    assert jobs[dead.id].error is not None and "interrupted" in jobs[dead.id].error
+    assert jobs[dead.id].finished_at is not None
+    assert jobs[live.id].state == suppression_imports.RUNNING  # a live process's job goes on
+    assert jobs[finished.id].state == suppression_imports.DONE  # finished work is not rewritten

@@ -20,7 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.config import Settings
 from sendwarden.observability import metrics
-from sendwarden.storage import attempts, duplicate_key_purge, http_idempotency, leases
+from sendwarden.storage import (
+    attempts,
+    duplicate_key_purge,
+    http_idempotency,
+    leases,
+    suppression_imports,
+)
 from sendwarden.storage.db import Database
 from sendwarden.webhooks import emit as webhook_events
 
@@ -29,8 +35,11 @@ log = logging.getLogger("sendwarden.leases")
 
 async def settle_interrupted(session: AsyncSession, owners: Sequence[str]) -> list[int]:
     """What dies with a process: its `sending` attempts become `unknown` (their duplicate
-    key stays reserved, so nothing resends them), its `Idempotency-Key`s are freed."""
+    key stays reserved, so nothing resends them), its `Idempotency-Key`s are freed and
+    its background suppression imports fail, saying how far they got."""
     await http_idempotency.release_interrupted(session, owner=owners)
+    if failed_imports := await suppression_imports.fail_interrupted(session, owners):
+        log.warning("suppression import(s) %s interrupted by a dead process", failed_imports)
     interrupted = await attempts.mark_interrupted_as_unknown(session, owner=owners)
     await webhook_events.attempts_unknown(session, interrupted)
     return interrupted

@@ -60,11 +60,23 @@ def _counts(progress: ImportProgress) -> suppression_imports.Counts:
 
 
 async def start(
-    db: Database, path: Path, *, target: ImportTarget, scope: str, owner_id: int
+    db: Database,
+    path: Path,
+    *,
+    target: ImportTarget,
+    scope: str,
+    owner_id: int,
+    process: str | None = None,
 ) -> int:
-    """Create the job and start importing `path` (deleted when done); return its id."""
+    """Create the job and start importing `path` (deleted when done); return its id.
+
+    `process` is this process's lease owner: if the process dies, the lease sweep
+    fails the job instead of leaving it `running`.
+    """
     async with db.transaction() as session:
-        job = await suppression_imports.create(session, user_id=owner_id, scope=scope)
+        job = await suppression_imports.create(
+            session, user_id=owner_id, scope=scope, process=process
+        )
     task = asyncio.create_task(
         _run(db, path, job.id, dataclasses.replace(target, import_id=job.id)),
         name=f"suppression-import-{job.id}",

@@ -27,11 +27,21 @@ class Counts:
     bytes: int
 
 
-async def create(session: AsyncSession, *, user_id: int, scope: str) -> SuppressionImport:
+INTERRUPTED = (
+    "interrupted: the server process running this import stopped; the rows counted as"
+    " added were imported, the rest were not. Upload the file again: rows already"
+    " imported count as duplicates"
+)
+
+
+async def create(
+    session: AsyncSession, *, user_id: int, scope: str, process: str | None = None
+) -> SuppressionImport:
     now = utcnow()
     job = SuppressionImport(
         user_id=user_id,
         scope=scope,
+        process=process,
         state=RUNNING,
         lines=0,
         added=0,
@@ -74,6 +84,20 @@ async def advance(
             finished_at=None if state == RUNNING else now,
         )
     )
+
+
+async def fail_interrupted(session: AsyncSession, processes: Sequence[str]) -> list[int]:
+    """Fail the running jobs of processes that died; returns their ids."""
+    if not processes:
+        return []
+    now = utcnow()
+    result = await session.execute(
+        update(SuppressionImport)
+        .where(SuppressionImport.process.in_(processes), SuppressionImport.state == RUNNING)
+        .values(state=FAILED, error=INTERRUPTED, updated_at=now, finished_at=now)
+        .returning(SuppressionImport.id)
+    )
+    return list(result.scalars().all())
 
 
 async def get(session: AsyncSession, *, job_id: int, user_id: int) -> SuppressionImport | None:

@@ -135,7 +135,12 @@ async def import_suppression(
     if prefer is not None and "respond-async" in prefer.lower():
         path = await suppression_jobs.spool(request.stream())
         job_id = await suppression_jobs.start(
-            state.db, path, target=target, scope=scope, owner_id=user.id
+            state.db,
+            path,
+            target=target,
+            scope=scope,
+            owner_id=user.id,
+            process=state.lease_owner or None,
         )
         url = str(request.url_for("get_suppression_import", import_id=job_id).path)
         body = ImportAccepted(id=job_id, state="running", status_url=url)
