@@ -27,25 +27,6 @@ VALIDATE_FIELDS = (
 )
 
 
-def decision_payload(decision: PolicyDecision) -> dict[str, Any]:
-    """The original spec's fields first, then the details (same keys as the HTTP API)."""
-    return {
-        "allowed": decision.allowed,
-        "reason": decision.reason,
-        "legal_basis": decision.legal_basis,
-        "daily_user_count": decision.user_count,
-        "daily_user_limit": decision.user_cap,
-        "daily_domain_count": decision.domain_count,
-        "daily_domain_limit": decision.domain_cap,
-        "region": decision.region,
-        "checks": policy_check.checks_payload(decision),
-        "effective_sender_email": decision.sender.effective,
-        "requested_sender_email": decision.sender.requested,
-        "recipient_email": decision.recipient_email,
-        "registrable_domain": decision.registrable_domain,
-    }
-
-
 def print_checks(checks: list[dict[str, Any]]) -> None:
     print_table(
         ["Check", "Result", "Detail"],
@@ -87,7 +68,7 @@ def validate(
         await policy_check.record_validation(session, decision, user_id=owner.id, subject=subject)
         return decision
 
-    payload = decision_payload(in_transaction(work))
+    payload = policy_check.decision_payload(in_transaction(work))
     if as_json:
         print_json(payload)
     else:

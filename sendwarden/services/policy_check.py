@@ -179,6 +179,25 @@ def checks_payload(decision: PolicyDecision) -> list[dict[str, Any]]:
     return [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in decision.checks]
 
 
+def decision_payload(decision: PolicyDecision) -> dict[str, Any]:
+    """A decision as the HTTP API and the CLI show it: the original spec's fields first."""
+    return {
+        "allowed": decision.allowed,
+        "reason": decision.reason,
+        "legal_basis": decision.legal_basis,
+        "daily_user_count": decision.user_count,
+        "daily_user_limit": decision.user_cap,
+        "daily_domain_count": decision.domain_count,
+        "daily_domain_limit": decision.domain_cap,
+        "region": decision.region,
+        "checks": checks_payload(decision),
+        "effective_sender_email": decision.sender.effective,
+        "requested_sender_email": decision.sender.requested,
+        "recipient_email": decision.recipient_email,
+        "registrable_domain": decision.registrable_domain,
+    }
+
+
 def audit_record(
     decision: PolicyDecision,
     *,

@@ -7,7 +7,6 @@ from sendwarden.api.deps import invalid_key_error, provisional_key
 from sendwarden.api.lean import json_body, openapi_body
 from sendwarden.api.schemas import ValidateRequest, ValidateResponse
 from sendwarden.api.state import AppState
-from sendwarden.policy import PolicyDecision
 from sendwarden.services import policy_check
 from sendwarden.services.errors import KeyRevoked
 from sendwarden.services.policy_check import CheckRequest
@@ -34,22 +33,4 @@ async def validate(request: Request) -> JSONResponse:
         raise invalid_key_error() from None
     # A JSONResponse of a plain dict: the response model documents the shape, and
     # validating our own output again cost more than building it.
-    return JSONResponse(_validate_response(decision))
-
-
-def _validate_response(decision: PolicyDecision) -> dict[str, object]:
-    return {
-        "allowed": decision.allowed,
-        "reason": decision.reason,
-        "legal_basis": decision.legal_basis,
-        "daily_user_count": decision.user_count,
-        "daily_user_limit": decision.user_cap,
-        "daily_domain_count": decision.domain_count,
-        "daily_domain_limit": decision.domain_cap,
-        "region": decision.region,
-        "checks": policy_check.checks_payload(decision),
-        "effective_sender_email": decision.sender.effective,
-        "requested_sender_email": decision.sender.requested,
-        "recipient_email": decision.recipient_email,
-        "registrable_domain": decision.registrable_domain,
-    }
+    return JSONResponse(policy_check.decision_payload(decision))
