@@ -114,6 +114,46 @@ async def try_reserve(
     return result.scalar_one_or_none() is not None
 
 
+async def try_reserve_many(session: AsyncSession, *, keys: Sequence[tuple[int, str, int]]) -> bool:
+    """try_reserve for each (user id, key hash, attempt id), with one statement.
+
+    True when every key was taken. False when any was not (or a key repeats):
+    then some may have been taken, so run this inside a savepoint and roll it
+    back on False. Rows are written in key order, so that two batches wait for
+    each other's keys in one order.
+    """
+    if len({key_hash for _, key_hash, _ in keys}) != len(keys):
+        return False  # one statement may not write a row twice (PostgreSQL)
+    now = utcnow()
+    rows = [
+        {
+            "user_id": user_id,
+            "key_hash": key_hash,
+            "state": DuplicateKeyState.IN_FLIGHT.value,
+            "attempt_id": attempt_id,
+            "created_at": now,
+            "used_at": None,
+        }
+        for user_id, key_hash, attempt_id in sorted(keys, key=lambda k: k[1])
+    ]
+    insert = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
+    stmt = insert(_KEYS).values(rows)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=["key_hash"],
+        set_={
+            "user_id": stmt.excluded.user_id,
+            "state": DuplicateKeyState.IN_FLIGHT.value,
+            "attempt_id": stmt.excluded.attempt_id,
+            "created_at": stmt.excluded.created_at,
+            "used_at": None,
+        },
+        where=(_KEYS.c.state == DuplicateKeyState.USED.value)
+        & (_KEYS.c.used_at <= now - KEY_LIFETIME),
+    ).returning(_KEYS.c.id)
+    taken = (await session.execute(upsert)).all()
+    return len(taken) == len(rows)
+
+
 async def mark_used(session: AsyncSession, *, attempt_ids: Sequence[int]) -> None:
     """Mark the in-flight keys of these delivered attempts as used (one statement)."""
     if not attempt_ids:
