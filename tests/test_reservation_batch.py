@@ -75,22 +75,20 @@ async def test_a_held_key_or_a_repeated_one_takes_nothing(db: Database) -> None:
 
 async def test_a_key_used_over_a_day_ago_is_taken_again(db: Database) -> None:
     user = (await create_tenant(db, "batch")).user_id
-    assert await _reserve(db, _wanted(user, ("a.example", "k1"), ("a.example", "k2")))
+    assert await _reserve(db, _wanted(user, ("a.example", "k5"), ("a.example", "k2")))
     async with db.transaction() as session:
         await duplicate_keys.mark_used(session, attempt_ids=[1, 2])
-    assert not await _reserve(
-        db, [Wanted(user, "b.example", "k1", 7), Wanted(user, "b.example", "k9", 8)]
-    )
+    # k5 comes second in key order: what the conflict writes must be its own row's.
+    again = [Wanted(user, "b.example", "k5", 7), Wanted(user, "b.example", "k1", 8)]
+    assert not await _reserve(db, again)
     old = utcnow() - duplicate_keys.KEY_LIFETIME - timedelta(minutes=1)
     async with db.transaction() as session:
         await session.execute(
-            update(DuplicateKey).where(DuplicateKey.key_hash == "k1").values(used_at=old)
+            update(DuplicateKey).where(DuplicateKey.key_hash == "k5").values(used_at=old)
         )
-    assert await _reserve(
-        db, [Wanted(user, "b.example", "k1", 7), Wanted(user, "b.example", "k9", 8)]
-    )
+    assert await _reserve(db, again)
     _, keys = await _state(db, user)
-    assert keys == {"k1": 7, "k2": 2, "k9": 8}
+    assert keys == {"k5": 7, "k2": 2, "k1": 8}
 
 
 async def test_a_lone_request_is_left_to_the_one_at_a_time_path(db: Database) -> None:

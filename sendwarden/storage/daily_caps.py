@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, case, or_, select, update
+from sqlalchemy import Integer, bindparam, case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,6 +59,28 @@ def _increment(insert: Any) -> Any:
 
 
 _INCREMENT = {"postgresql": _increment(pg_insert), "sqlite": _increment(sqlite_insert)}
+
+
+def _add_many(insert: Any) -> Any:
+    stmt = insert(_COUNTERS).values(
+        user_id=bindparam("user_id"),
+        scope=bindparam("scope"),
+        scope_key=bindparam("scope_key"),
+        day=bindparam("day"),
+        count=bindparam("count"),
+    )
+    cap = case(
+        (_COUNTERS.c.scope == "user", bindparam("user_cap", type_=Integer)),
+        else_=bindparam("domain_cap", type_=Integer),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=list(_KEY),
+        set_={"count": _COUNTERS.c.count + stmt.excluded.count},
+        where=_COUNTERS.c.count + stmt.excluded.count <= cap,
+    ).returning(_COUNTERS.c.count)
+
+
+_ADD_MANY = {"postgresql": _add_many(pg_insert), "sqlite": _add_many(sqlite_insert)}
 # WHERE parameters of an UPDATE may not be named like the table's columns.
 _DECREMENT = (
     update(_COUNTERS)
@@ -142,15 +164,13 @@ async def reserve_many(
             for (owner, domain), count in sorted(domains.items())
             if owner == user_id
         )
-    insert = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
-    stmt = insert(_COUNTERS).values(rows)
-    cap = case((_COUNTERS.c.scope == "user", user_cap), else_=domain_cap)
-    upsert = stmt.on_conflict_do_update(
-        index_elements=list(_KEY),
-        set_={"count": _COUNTERS.c.count + stmt.excluded.count},
-        where=_COUNTERS.c.count + stmt.excluded.count <= cap,
-    ).returning(_COUNTERS.c.count)
-    taken = (await session.execute(upsert)).all()
+    caps = {"user_cap": user_cap, "domain_cap": domain_cap}
+    # executemany of one prepared upsert: SQLAlchemy sends it as one multi-row
+    # statement (insertmanyvalues) and compiles it once.
+    result = await session.execute(
+        _ADD_MANY[dialect_name(session)], [{**row, **caps} for row in rows]
+    )
+    taken = result.all()
     return len(taken) == len(rows)
 
 
