@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendwarden.storage.dialect import table_of
+from sendwarden.storage.dialect import dialect_name, table_of
 from sendwarden.storage.models import Attempt, AttemptStatus, Lead, LeadStatus
 from sendwarden.storage.pagination import page
 from sendwarden.storage.types import utcnow
@@ -19,6 +19,11 @@ _LEADS = table_of(Lead)
 # Built once: every send runs them (see storage.daily_caps).
 # One multi-row INSERT ... RETURNING per batch, ids in the order of the rows.
 _INSERT = insert(_ATTEMPTS).returning(_ATTEMPTS.c.id, sort_by_parameter_order=True)
+# SQLite does not promise RETURNING order, so SQLAlchemy would run the ordered form
+# one row at a time. Unordered is one statement, and the ids of one statement's rows
+# ascend in row order (each new rowid is the largest plus one, under the write lock
+# taken at BEGIN IMMEDIATE): sorting them restores the order.
+_INSERT_SQLITE = insert(_ATTEMPTS).returning(_ATTEMPTS.c.id)
 _MARK_SENT = (
     update(_ATTEMPTS)
     .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
@@ -42,7 +47,10 @@ async def insert_attempts(session: AsyncSession, values: Sequence[dict[str, Any]
         return []
     now = utcnow()
     rows = [{"created_at": now, "updated_at": now, **v} for v in values]
-    ids = (await session.execute(_INSERT, rows)).scalars().all()
+    if dialect_name(session) == "sqlite":
+        ids = sorted((await session.execute(_INSERT_SQLITE, rows)).scalars().all())
+    else:
+        ids = list((await session.execute(_INSERT, rows)).scalars().all())
     return [Attempt(id=attempt_id, **row) for attempt_id, row in zip(ids, rows, strict=True)]
 
 

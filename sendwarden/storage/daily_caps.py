@@ -12,11 +12,12 @@ overshoot the cap; on SQLite the write lock taken at BEGIN serialises them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Integer, bindparam, case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,6 +59,28 @@ def _increment(insert: Any) -> Any:
 
 
 _INCREMENT = {"postgresql": _increment(pg_insert), "sqlite": _increment(sqlite_insert)}
+
+
+def _add_many(insert: Any) -> Any:
+    stmt = insert(_COUNTERS).values(
+        user_id=bindparam("user_id"),
+        scope=bindparam("scope"),
+        scope_key=bindparam("scope_key"),
+        day=bindparam("day"),
+        count=bindparam("count"),
+    )
+    cap = case(
+        (_COUNTERS.c.scope == "user", bindparam("user_cap", type_=Integer)),
+        else_=bindparam("domain_cap", type_=Integer),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=list(_KEY),
+        set_={"count": _COUNTERS.c.count + stmt.excluded.count},
+        where=_COUNTERS.c.count + stmt.excluded.count <= cap,
+    ).returning(_COUNTERS.c.count)
+
+
+_ADD_MANY = {"postgresql": _add_many(pg_insert), "sqlite": _add_many(sqlite_insert)}
 # WHERE parameters of an UPDATE may not be named like the table's columns.
 _DECREMENT = (
     update(_COUNTERS)
@@ -112,6 +135,47 @@ async def reserve_slots(
         await _decrement(session, user_id, "user", USER_SCOPE_KEY, day)
         return Reservation(False, "domain", user_count - 1, domain_cap)
     return Reservation(True, None, user_count, domain_count)
+
+
+async def reserve_many(
+    session: AsyncSession,
+    *,
+    slots: Sequence[tuple[int, str]],
+    day: str,
+    user_cap: int,
+    domain_cap: int,
+) -> bool:
+    """Reserve a user slot and a domain slot for each (user id, domain), with one statement.
+
+    True when every slot was taken. False when any was not: then some may have
+    been taken, so run this inside a savepoint and roll it back on False (the
+    caller then reserves one request at a time, with reserve_slots, to find
+    which ones fit). Rows are locked user by user, each user's counter first.
+    """
+    users = Counter(user_id for user_id, _ in slots)
+    domains = Counter(slots)
+    if max(users.values()) > user_cap or max(domains.values()) > domain_cap:
+        return False  # a new row is inserted whole, without the cap condition
+    rows: list[dict[str, Any]] = []
+    for user_id in sorted(users):
+        rows.append(_row(user_id, "user", USER_SCOPE_KEY, day, users[user_id]))
+        rows.extend(
+            _row(user_id, "domain", domain, day, count)
+            for (owner, domain), count in sorted(domains.items())
+            if owner == user_id
+        )
+    caps = {"user_cap": user_cap, "domain_cap": domain_cap}
+    # executemany of one prepared upsert: SQLAlchemy sends it as one multi-row
+    # statement (insertmanyvalues) and compiles it once.
+    result = await session.execute(
+        _ADD_MANY[dialect_name(session)], [{**row, **caps} for row in rows]
+    )
+    taken = result.all()
+    return len(taken) == len(rows)
+
+
+def _row(user_id: int, scope: Scope, key: str, day: str, count: int) -> dict[str, Any]:
+    return {"user_id": user_id, "scope": scope, "scope_key": key, "day": day, "count": count}
 
 
 async def release_slots(session: AsyncSession, *, user_id: int, domain: str, day: str) -> None:

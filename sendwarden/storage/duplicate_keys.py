@@ -51,8 +51,36 @@ def _reserve(insert: Any) -> Any:
     ).returning(_KEYS.c.id)
 
 
+def _reserve_many(insert: Any) -> Any:
+    """_reserve for executemany: what a conflict writes comes from its own row
+    (`excluded`, where state and used_at are in flight and NULL as well). A
+    constant NULL in the SET, or one in VALUES, makes SQLAlchemy run one
+    statement per row instead of one multi-row statement."""
+    stmt = insert(_KEYS).values(
+        user_id=bindparam("user_id"),
+        key_hash=bindparam("key_hash"),
+        state=bindparam("state"),
+        attempt_id=bindparam("attempt_id"),
+        created_at=bindparam("now"),
+        used_at=bindparam("used_at"),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["key_hash"],
+        set_={
+            "user_id": stmt.excluded.user_id,
+            "state": stmt.excluded.state,
+            "attempt_id": stmt.excluded.attempt_id,
+            "created_at": stmt.excluded.created_at,
+            "used_at": stmt.excluded.used_at,
+        },
+        where=(_KEYS.c.state == DuplicateKeyState.USED.value)
+        & (_KEYS.c.used_at <= bindparam("expired_before")),
+    ).returning(_KEYS.c.id)
+
+
 # Built once: these run on every send (see storage.daily_caps).
 _RESERVE = {"postgresql": _reserve(pg_insert), "sqlite": _reserve(sqlite_insert)}
+_RESERVE_MANY = {"postgresql": _reserve_many(pg_insert), "sqlite": _reserve_many(sqlite_insert)}
 _STATE = select(_KEYS.c.state, _KEYS.c.used_at).where(_KEYS.c.key_hash == bindparam("key_hash"))
 # Not named "attempt_id": an UPDATE reserves its columns' names for SET values.
 _IN_FLIGHT_OF_ATTEMPT = (_KEYS.c.attempt_id == bindparam("of_attempt")) & (
@@ -112,6 +140,34 @@ async def try_reserve(
     }
     result = await session.execute(_RESERVE[dialect_name(session)], params)
     return result.scalar_one_or_none() is not None
+
+
+async def try_reserve_many(session: AsyncSession, *, keys: Sequence[tuple[int, str, int]]) -> bool:
+    """try_reserve for each (user id, key hash, attempt id), with one statement.
+
+    True when every key was taken. False when any was not (or a key repeats):
+    then some may have been taken, so run this inside a savepoint and roll it
+    back on False. Rows are written in key order, so that two batches wait for
+    each other's keys in one order.
+    """
+    if len({key_hash for _, key_hash, _ in keys}) != len(keys):
+        return False  # one statement may not write a row twice (PostgreSQL)
+    now = utcnow()
+    rows = [
+        {
+            "user_id": user_id,
+            "key_hash": key_hash,
+            "state": DuplicateKeyState.IN_FLIGHT.value,
+            "attempt_id": attempt_id,
+            "now": now,
+            "used_at": None,
+            "expired_before": now - KEY_LIFETIME,
+        }
+        for user_id, key_hash, attempt_id in sorted(keys, key=lambda k: k[1])
+    ]
+    # executemany of the prepared upsert: one multi-row statement, compiled once.
+    taken = (await session.execute(_RESERVE_MANY[dialect_name(session)], rows)).all()
+    return len(taken) == len(rows)
 
 
 async def mark_used(session: AsyncSession, *, attempt_ids: Sequence[int]) -> None:

@@ -67,7 +67,12 @@ async def send(
         state.db,
         user_id=user.id,
         key=idempotency_key,
-        request_hash=hashlib.sha256(body.model_dump_json().encode()).hexdigest(),
+        # Only a keyed request is compared with a stored one: no hash to compute otherwise.
+        request_hash=(
+            hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+            if idempotency_key is not None
+            else ""
+        ),
         owner=state.lease_owner,
         run=run,
     )

@@ -28,6 +28,7 @@ from sendwarden.storage import (
     daily_caps,
     duplicate_key_purge,
     duplicate_keys,
+    reservations,
 )
 from sendwarden.storage.campaigns import LeadContact
 from sendwarden.storage.db import Database
@@ -85,9 +86,13 @@ class Decider:
                 # every batch takes those locks in the same order.
                 rows = [self._attempt_row(plan) for plan in plans]
                 inserted = await attempts.insert_attempts(session, rows)
+                pairs = list(zip(plans, inserted, strict=True))
+                together = await self._reserve_all(session, pairs)
                 outcomes = [
-                    await self._reserve(session, plan, attempt)
-                    for plan, attempt in zip(plans, inserted, strict=True)
+                    self._reserved(plan, attempt)
+                    if together and plan.decision.allowed
+                    else await self._reserve(session, plan, attempt)
+                    for plan, attempt in pairs
                 ]
                 await webhook_events.decided(session, outcomes)
                 await audit.append_many(session, [outcome.entry for outcome in outcomes])
@@ -173,6 +178,32 @@ class Decider:
             "message_id": make_message_id(decision.sender.effective) if allowed else None,
         }
 
+    async def _reserve_all(
+        self, session: AsyncSession, pairs: list[tuple[Planned, Attempt]]
+    ) -> bool:
+        """Reserve every allowed request of the batch at once, or nothing (see
+        storage.reservations); True when they all got their slots and keys."""
+        allowed = [(plan, attempt) for plan, attempt in pairs if plan.decision.allowed]
+        days = {counter_day(plan.now, self.policy.timezone).isoformat() for plan, _ in allowed}
+        if len(days) != 1:
+            return False
+        wanted = [
+            reservations.Wanted(
+                plan.user_id,
+                plan.decision.registrable_domain,
+                plan.decision.duplicate_key,
+                attempt.id,
+            )
+            for plan, attempt in allowed
+        ]
+        return await reservations.reserve_all(
+            session,
+            wanted,
+            day=days.pop(),
+            user_cap=self.policy.user_cap,
+            domain_cap=self.policy.domain_cap,
+        )
+
     async def _reserve(self, session: AsyncSession, plan: Planned, attempt: Attempt) -> Decided:
         """Reserve both cap slots and the duplicate key (all or none), or explain the block.
 
@@ -208,14 +239,17 @@ class Decider:
                 session, user_id=plan.user_id, domain=decision.registrable_domain, day=day
             )
             return await _lost_race(session, plan, attempt, "idempotency")
+        return self._reserved(plan, attempt)
+
+    def _reserved(self, plan: Planned, attempt: Attempt) -> Decided:
         entry = policy_check.audit_record(
-            decision,
+            plan.decision,
             user_id=plan.user_id,
             subject=plan.request.subject,
             attempt_id=attempt.id,
             extra={"message_id": attempt.message_id},
         )
-        return Decided(attempt, decision, True, entry, outcome="sent")
+        return Decided(attempt, plan.decision, True, entry, outcome="sent")
 
 
 async def _lost_race(
