@@ -76,6 +76,8 @@ class Probe:
     base_url: str
     timings: list[tuple[float, float]] = field(default_factory=list)
     rss: list[int] = field(default_factory=list)
+    worker_rss: list[int] = field(default_factory=list)
+    pss: list[int] = field(default_factory=list)
 
     async def run(self, server: LiveServer, stop: asyncio.Event) -> None:
         context = multiprocessing.get_context("spawn")
@@ -85,6 +87,8 @@ class Probe:
         process.start()
         while not stop.is_set():
             self.rss.append(server.rss_bytes())
+            self.worker_rss.append(server.worker_rss_bytes())
+            self.pss.append(server.pss_bytes())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.05)
         halt.set()
@@ -172,6 +176,11 @@ async def one_size(server: LiveServer, headers: dict[str, str], rows: int, tag: 
     show("probe max s", max(probe.latencies), "probe p99 s")
     print(f"    slowest probes: {probe.slowest(began)} (import ended +{import_end - began:.1f} s)")
     show("peak RSS MB", max(probe.rss) / 2**20)
+    print(
+        f"    (RSS summed over the server's processes: a page shared by two counts twice."
+        f" The serving process alone peaked at {max(probe.worker_rss) / 2**20:.0f} MB;"
+        f" the whole tree's PSS at {max(probe.pss) / 2**20:.0f} MB)"
+    )
 
 
 async def main() -> None:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from sendwarden.policy.addresses import mailbox_key
 from sendwarden.services import cpu_pool, suppression_import, suppression_jobs
@@ -293,3 +293,23 @@ async def test_cpu_pool_answers_none_when_the_function_fails() -> None:
     )
     assert await cpu_pool.run(int, "not a number") is None
     await cpu_pool.shutdown()
+
+
+async def test_a_large_import_refreshes_the_planner_statistics(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without fresh statistics PostgreSQL planned a prefix search after a 1 M-row import
+    # through the owner index, reading every entry (71 ms instead of 0.2 ms).
+    monkeypatch.setattr(suppression_import, "REFRESH_STATISTICS_ROWS", 50)
+    target = suppression_import.ImportTarget(user_id=api.alice.user_id, actor_id=api.alice.user_id)
+    data = "".join(f"stat{i}@stats.example\n" for i in range(120)).encode()
+    result = await suppression_import.import_stream(api.db, chunked(data, 512), target)
+    assert result.added == 120
+    if api.db.dialect != "postgresql":
+        return  # SQLite plans these statements well without statistics
+    async with api.db.read() as session:
+        estimated = await session.scalar(
+            text("SELECT reltuples FROM pg_class WHERE relname = 'suppressions'")
+        )
+        stored = await session.scalar(select(func.count()).select_from(Suppression))
+    assert estimated == stored  # ANALYZE read the whole small table

@@ -36,6 +36,10 @@ BATCH_LINES = 2000
 MAX_BATCHES_IN_FLIGHT = 2
 # Smaller imports are checked in the server (in slices): not worth a process.
 INLINE_LINES = 5000
+# After this many new rows the planner's statistics are refreshed: with the ones from
+# before a 1 M-row import, PostgreSQL picked the owner index for a prefix search and
+# read every entry (71 ms instead of 0.2 ms) until autovacuum came by.
+REFRESH_STATISTICS_ROWS = 10_000
 # Invalid lines kept for the report; the count goes on past it.
 MAX_REPORTED_INVALID = 1000
 
@@ -114,6 +118,8 @@ async def import_stream(
     if progress.added:
         async with db.transaction() as session:
             await audit.append(session, _audit_record(target, progress))
+    if progress.added >= REFRESH_STATISTICS_ROWS:
+        await suppression_bulk.refresh_statistics(db)
     return progress
 
 

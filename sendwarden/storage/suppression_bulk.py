@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sendwarden.storage.db import Database
 from sendwarden.storage.dialect import dialect_name, table_of
 from sendwarden.storage.models import Suppression
 from sendwarden.storage.pagination import count_of
@@ -136,6 +137,15 @@ async def page_after(
             stamp = stamps[raw] = to_python(raw) if to_python is not None else raw
         rows.append(ExportRow(id_, kind, value, reason, source, owner, stamp))
     return rows
+
+
+async def refresh_statistics(db: Database) -> None:
+    """ANALYZE the suppression list after a bulk change (PostgreSQL; SQLite's planner
+    does without). It samples a bounded number of rows, so it takes well under a second."""
+    if db.dialect != "postgresql":
+        return
+    async with db.transaction() as session:
+        await session.execute(text("ANALYZE suppressions"))
 
 
 def prefix_condition(session: AsyncSession, prefix: str) -> ColumnElement[bool]:

@@ -243,6 +243,15 @@ class LiveServer:
         """Resident memory of the whole server (supervisor and workers)."""
         return sum(_rss(pid) for pid in self.process_tree())
 
+    def worker_rss_bytes(self) -> int:
+        """Resident memory of the processes that serve HTTP, without their helpers."""
+        return sum(_rss(pid) for pid in self.worker_pids())
+
+    def pss_bytes(self) -> int:
+        """Proportional memory of the whole server: pages shared between its processes
+        (a fork before exec, shared libraries) count once, split between them."""
+        return sum(_pss(pid) for pid in self.process_tree())
+
     def client_ports(self) -> dict[int, set[int]]:
         """Worker pid -> the client ports of the HTTP connections it holds open."""
         established = _established(self.port)
@@ -398,6 +407,17 @@ def _rss(pid: int) -> int:
     except OSError:
         return 0
     return int(fields[1]) * _PAGE_SIZE
+
+
+def _pss(pid: int) -> int:
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    for line in rollup.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def _socket_inodes(pid: int) -> set[str]:
