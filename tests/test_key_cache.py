@@ -1,4 +1,4 @@
-"""The validate route may authenticate from a cache of recent key checks, but a
+"""The validate and send routes may authenticate from a cache of recent key checks, but a
 revocation made anywhere (another process, the CLI) still takes effect on the
 very next request, and nothing is done or audited for it."""
 
@@ -7,9 +7,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from sendwarden.storage import users
-from sendwarden.storage.models import ApiKey, AuditEntry
-from tests.support.api_helpers import API
-from tests.support.harness import ApiHarness
+from sendwarden.storage.models import ApiKey, Attempt, AuditEntry, HttpIdempotencyKey
+from tests.support.api_helpers import API, make_campaign, make_lead, send
+from tests.support.harness import ApiHarness, AppFactory, smtp_settings
+from tests.support.smtp_server import FaultyServer
 
 BODY = {"recipient_email": "editor@cached.example", "subject": "Guest post"}
 
@@ -83,3 +84,37 @@ async def test_an_invalid_validate_body_names_the_field(api: ApiHarness) -> None
     )
     assert broken.status_code == 422
     assert "Invalid JSON" in broken.json()["detail"]
+
+
+async def test_a_key_revoked_elsewhere_sends_nothing_on_the_next_send(
+    api_factory: AppFactory, smtp: FaultyServer
+) -> None:
+    api = await api_factory(**smtp_settings(smtp))
+    campaign = await make_campaign(api.client, api.alice.headers)
+    first = await make_lead(api.client, api.alice.headers, campaign, "ed1@revoked1.example")
+    second = await make_lead(api.client, api.alice.headers, campaign, "ed2@revoked2.example")
+    sent = await send(api.client, api.alice.headers, campaign, first)
+    assert sent.status_code == 200, sent.text
+    await _revoke_elsewhere(api, api.alice.user_id)
+    for idempotency in ({}, {"Idempotency-Key": "after-revocation"}):
+        refused = await send(
+            api.client, api.alice.headers, campaign, second, extra_headers=idempotency
+        )
+        assert refused.status_code == 401, refused.text
+    assert len(smtp.messages) == 1
+    async with api.db.read() as session:
+        attempts = await session.scalar(select(func.count()).select_from(Attempt))
+        keys = await session.scalar(select(func.count()).select_from(HttpIdempotencyKey))
+    assert attempts == 1 and keys == 0  # nothing recorded for the refused sends
+
+
+async def test_an_overlong_idempotency_key_is_refused_by_name(api: ApiHarness) -> None:
+    r = await api.client.post(
+        f"{API}/outreach/send",
+        json={"campaign_id": 1, "lead_id": 1, "subject": "s", "body": "b"},
+        headers={**api.alice.headers, "Idempotency-Key": "k" * 256},
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"] == [
+        {"field": "header.Idempotency-Key", "message": "String should have at most 255 characters"}
+    ]

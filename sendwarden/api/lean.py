@@ -28,14 +28,35 @@ async def json_body(request: Request, model: type[Model]) -> Model:
         raise RequestValidationError(errors) from None
 
 
+def optional_header(request: Request, name: str, *, max_length: int) -> str | None:
+    """A header's value, or None without it; a 422 naming it when it is too long."""
+    value = request.headers.get(name)
+    if value is not None and len(value) > max_length:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "string_too_long",
+                    "loc": ("header", name),
+                    "msg": f"String should have at most {max_length} characters",
+                    "input": None,  # not echoed back
+                }
+            ]
+        )
+    return value
+
+
 _BODIES: dict[str, type[BaseModel]] = {}
 REF = "#/components/schemas/{model}"
 
 
-def openapi_body(model: type[BaseModel]) -> dict[str, Any]:
-    """`openapi_extra` for a lean route: its JSON body and the bearer-key requirement."""
+def openapi_body(
+    model: type[BaseModel], *, headers: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """`openapi_extra` for a lean route: its JSON body, optional header parameters
+    (OpenAPI parameter objects) and the bearer-key requirement."""
     _BODIES[model.__name__] = model
     return {
+        **({"parameters": headers} if headers else {}),
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}},

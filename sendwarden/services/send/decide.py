@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sendwarden.policy import CheckName, PolicyDecision, counter_day, lost_race
 from sendwarden.services import policy_check
 from sendwarden.services.context import PolicySettings
-from sendwarden.services.errors import InvalidInput, NotFound, ServiceError
+from sendwarden.services.errors import InvalidInput, KeyRevoked, NotFound, ServiceError
 from sendwarden.services.send.model import Outcome, SendRequest
 from sendwarden.storage import (
     attempts,
@@ -29,6 +29,7 @@ from sendwarden.storage import (
     duplicate_key_purge,
     duplicate_keys,
     reservations,
+    users,
 )
 from sendwarden.storage.campaigns import LeadContact
 from sendwarden.storage.db import Database
@@ -115,18 +116,24 @@ class Decider:
     async def _read(
         self, session: AsyncSession, items: list[Item]
     ) -> tuple[dict[int, Decided | BaseException], list[Planned]]:
-        """Leads and policy decisions of a batch, with four queries; writes nothing.
+        """Leads and policy decisions of a batch, with five queries; writes nothing.
 
-        Returns the requests refused already (unknown lead, no address, bad
-        sender) by position, and a plan for each of the others, in user order.
+        Returns the requests refused already (revoked API key, unknown lead, no
+        address, bad sender) by position, and a plan for each of the others, in
+        user order.
         """
         refused: dict[int, Decided | BaseException] = {}
+        claimed = [r.api_key_id for _, r in items if r.api_key_id is not None]
+        active = await users.active_key_ids(session, claimed)
         refs = [(user_id, r.campaign_id, r.lead_id) for user_id, r in items]
         leads = await campaigns.lead_contacts(session, refs)
         found: list[tuple[int, LeadContact]] = []
         for index, ref in enumerate(refs):
             lead = leads.get(ref)
-            if lead is None:
+            key_id = items[index][1].api_key_id
+            if key_id is not None and key_id not in active:
+                refused[index] = KeyRevoked("Invalid or revoked API key")
+            elif lead is None:
                 _, campaign_id, lead_id = ref
                 refused[index] = NotFound(f"lead {lead_id} not found in campaign {campaign_id}")
             elif not lead.contact_email:

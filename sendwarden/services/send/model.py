@@ -40,6 +40,9 @@ class SendRequest:
     body: str
     html_body: str | None = None
     sender_email: str | None = None
+    # The API key the request came with, when the edge took it from its cache
+    # (services.auth.KeyChecker.check_provisional): decide confirms it is still valid.
+    api_key_id: int | None = None
 
 
 Outcome = Literal["sent", "blocked", "in_flight", "failed"]
