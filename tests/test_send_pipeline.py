@@ -464,13 +464,12 @@ async def test_send_message_that_cannot_be_built_frees_its_reservation(
 ) -> None:
     import sendwarden.services.send.compose as send_module
 
-    def broken(**_: Any) -> Any:
+    def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("simulated MIME failure")
 
     c = await make_campaign(app.client, app.alice.headers)
     lead = await make_lead(app.client, app.alice.headers, c, "broken@example.net")
-    monkeypatch.setattr(send_module, "build_message", broken)
-    monkeypatch.setattr(send_module, "direct_message_bytes", broken)  # both builders
+    monkeypatch.setattr(send_module, "outgoing_message_bytes", broken)  # both builders
     r = await send(app.client, app.alice.headers, c, lead)
     assert r.status_code == 500 and r.json() == {"detail": "An internal error occurred"}
     assert smtp.messages == []

@@ -6,8 +6,8 @@ of what it does beyond templating: ASCII dot-atom addresses, a display name of
 plain words, a subject that fits on one line, and a body in 7bit or
 quoted-printable. For those, `direct_message_bytes` writes the exact bytes that
 `message_bytes(build_message(...))` would (apart from the random multipart
-boundary), with the same checks and errors; for anything else it returns None
-and the caller takes that general path. tests/test_message_direct.py checks
+boundary), with the same checks and errors; for anything else it returns None.
+`outgoing_message_bytes` picks the path. tests/test_message_direct.py checks
 the equality over generated input.
 """
 
@@ -18,6 +18,7 @@ import secrets
 from datetime import UTC, datetime
 from email import quoprimime
 from email.utils import format_datetime
+from typing import TypedDict, Unpack
 
 from sendwarden.transport.message import (
     _MAX_HEADER_LINE,
@@ -26,7 +27,9 @@ from sendwarden.transport.message import (
     _list_unsubscribe_value,
     _transfer_encoding,
     _verbatim_form,
+    build_message,
     check_header_value,
+    message_bytes,
 )
 
 _CRLF = "\r\n"
@@ -110,3 +113,23 @@ def _boundary(parts: list[str]) -> str:
         boundary = f"{'=' * 15}{secrets.randbelow(10**19):019d}=="
         if not any(boundary in part for part in parts):
             return boundary
+
+
+class _Fields(TypedDict):
+    sender_email: str
+    sender_name: str | None
+    recipient_email: str
+    subject: str
+    text_body: str
+    html_body: str | None
+    unsubscribe: UnsubscribeLinks | None
+
+
+def outgoing_message_bytes(message_id: str | None, **fields: Unpack[_Fields]) -> bytes:
+    """The wire form of an outgoing message: written directly when it is plain,
+    else built with the `email` package (`message_bytes(build_message(...))`)."""
+    if message_id is not None:
+        direct = direct_message_bytes(message_id=message_id, **fields)
+        if direct is not None:
+            return direct
+    return message_bytes(build_message(message_id=message_id, **fields))

@@ -19,12 +19,10 @@ from sendwarden.transport.dkim import DkimSigner
 from sendwarden.transport.errors import MessageBuildError
 from sendwarden.transport.message import (
     UnsubscribeLinks,
-    build_message,
     check_header_value,
     make_unsubscribe_links,
-    message_bytes,
 )
-from sendwarden.transport.message_direct import direct_message_bytes
+from sendwarden.transport.message_direct import outgoing_message_bytes
 
 
 @dataclass(frozen=True)
@@ -49,31 +47,16 @@ class Composer:
         text, html = request.body, request.html_body
         unsubscribe = self._unsubscribe_links(attempt, decision)
         try:
-            raw = None
-            if attempt.message_id is not None:
-                # Plain messages skip the email package: same bytes, a fraction of the CPU.
-                raw = direct_message_bytes(
-                    sender_email=sender,
-                    sender_name=name,
-                    recipient_email=recipient,
-                    subject=subject,
-                    text_body=text,
-                    html_body=html,
-                    message_id=attempt.message_id,
-                    unsubscribe=unsubscribe,
-                )
-            if raw is None:
-                message = build_message(
-                    sender_email=sender,
-                    sender_name=name,
-                    recipient_email=recipient,
-                    subject=subject,
-                    text_body=text,
-                    html_body=html,
-                    message_id=attempt.message_id,
-                    unsubscribe=unsubscribe,
-                )
-                raw = message_bytes(message)
+            raw = outgoing_message_bytes(
+                attempt.message_id,
+                sender_email=sender,
+                sender_name=name,
+                recipient_email=recipient,
+                subject=subject,
+                text_body=text,
+                html_body=html,
+                unsubscribe=unsubscribe,
+            )
         except MessageBuildError as exc:
             raise InvalidInput(getattr(exc, "field", "message"), str(exc)) from exc
         return self.dkim.sign(raw) if self.dkim is not None else raw
