@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from sendwarden import __version__, ui
 from sendwarden.api import errors, lean
+from sendwarden.api.hot_path import ValidateHotPath
 from sendwarden.api.limits import BodySizeLimit
 from sendwarden.api.request_log import RequestLog
 from sendwarden.api.routes import (
@@ -88,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sendwarden = state
     errors.install(app)
     lean.publish_bodies(app)
+    # Innermost of our middleware: the request id, log line and body limit still apply.
+    app.add_middleware(ValidateHotPath, path=f"{API_PREFIX}/policy/validate", state=state)
     app.add_middleware(BodySizeLimit, max_bytes=settings.sendwarden_max_body_bytes)
     app.add_middleware(RequestLog)
 

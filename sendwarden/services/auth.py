@@ -30,13 +30,23 @@ class KeyChecker:
         """The key's user, or None if the key is unknown, wrong or revoked."""
         return await self._batches.submit(plaintext)
 
+    def cached(self, plaintext: str) -> Authenticated | None:
+        """The key's user if a check found it valid lately, else None (nothing is read).
+
+        Provisional, as `check_provisional`: the caller must confirm the key's id itself.
+        """
+        cached = self._cache.get(users.hash_key(plaintext))
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        return None
+
     async def check_provisional(self, plaintext: str) -> Authenticated | None:
         """`check`, possibly from the cache: the caller must confirm the key's id itself."""
+        found = self.cached(plaintext)
+        if found is not None:
+            return found
         digest = users.hash_key(plaintext)
         now = time.monotonic()
-        cached = self._cache.get(digest)
-        if cached is not None and cached[1] > now:
-            return cached[0]
         found = await self.check(plaintext)
         if found is None:  # wrong keys are never cached: each one counts as a failure
             self._cache.pop(digest, None)
