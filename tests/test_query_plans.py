@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sendwarden.storage import duplicate_key_purge, http_idempotency
+from sendwarden.storage.db import Database
 from sendwarden.storage.models import DuplicateKey
 from sendwarden.storage.types import utcnow
 from tests.support.api_helpers import API, make_campaign, make_lead, send
@@ -33,17 +33,21 @@ BIG_TABLES = ("attempts", "audit_entries", "suppressions", "send_keys", "request
 
 
 @contextmanager
-def captured(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
+def captured(db: Database) -> Iterator[list[tuple[str, Any]]]:
+    """Every statement run meanwhile, on any of the database's engines (SQLite's writer
+    thread has its own: storage.writer_thread)."""
     statements: list[tuple[str, Any]] = []
 
     def collect(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         statements.append((statement, parameters))
 
-    event.listen(engine.sync_engine, "before_cursor_execute", collect)
+    for engine in db.sync_engines:
+        event.listen(engine, "before_cursor_execute", collect)
     try:
         yield statements
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", collect)
+        for engine in db.sync_engines:
+            event.remove(engine, "before_cursor_execute", collect)
 
 
 def _needs_plan(statement: str) -> bool:
@@ -84,7 +88,7 @@ async def test_send_validate_and_search_statements_use_indexes_on_a_grown_databa
     # The purges of expired keys run at most every 10 min: make them due now.
     monkeypatch.setattr(duplicate_key_purge, "_last_purge", float("-inf"))
     monkeypatch.setattr(http_idempotency, "_last_purge", float("-inf"))
-    with captured(api.db.engine) as statements:
+    with captured(api.db) as statements:
         r = await api.client.post(
             f"{API}/policy/validate",
             json={"recipient_email": "someone@plan.example", "sender_email": "me@sender.example"},
@@ -110,6 +114,9 @@ async def test_send_validate_and_search_statements_use_indexes_on_a_grown_databa
         )  # hist123, hist123N, hist123NN
 
     planned = [(s, p) for s, p in statements if _needs_plan(s)]
+    # The validate's own statements are among them: its key confirmation and head advance.
+    assert any("revoked_at IS NULL" in s for s, _ in planned), "no key confirmation"
+    assert sum("UPDATE audit_head" in s for s, _ in planned) >= 2, "validate or send unaudited"
     # The purges of expired keys ran, and their look-ups are planned below.
     assert any("send_keys.used_at <=" in s for s, _ in planned), "no send_keys purge"
     assert any(s.startswith("DELETE FROM request_keys") for s, _ in planned), "no purge"

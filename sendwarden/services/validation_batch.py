@@ -15,6 +15,8 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from sendwarden.policy import PolicyDecision
 from sendwarden.services import policy_check
 from sendwarden.services.context import PolicySettings
@@ -42,25 +44,30 @@ class ValidationBatcher:
         return await self._group.submit(_Item(request, key_id))
 
     async def _run(self, items: list[_Item]) -> Sequence[PolicyDecision | BaseException]:
-        async with self._db.transaction() as session:
-            claimed = [item.key_id for item in items if item.key_id is not None]
-            active = await users.active_key_ids(session, claimed)
-            allowed = [item for item in items if item.key_id is None or item.key_id in active]
-            checked = await policy_check.check_many(
-                session, [item.request for item in allowed], settings=self._policy
+        return await self._db.run_transaction(lambda session: self._check_and_audit(session, items))
+
+    async def _check_and_audit(
+        self, session: AsyncSession, items: list[_Item]
+    ) -> Sequence[PolicyDecision | BaseException]:
+        """Only statements on `session` are awaited here (`Database.run_transaction`)."""
+        claimed = [item.key_id for item in items if item.key_id is not None]
+        active = await users.active_key_ids(session, claimed)
+        allowed = [item for item in items if item.key_id is None or item.key_id in active]
+        checked = await policy_check.check_many(
+            session, [item.request for item in allowed], settings=self._policy
+        )
+        records = [
+            policy_check.audit_record(
+                outcome,
+                user_id=item.request.user_id,
+                subject=item.request.subject,
+                attempt_id=None,
+                event="policy_validate",
             )
-            records = [
-                policy_check.audit_record(
-                    outcome,
-                    user_id=item.request.user_id,
-                    subject=item.request.subject,
-                    attempt_id=None,
-                    event="policy_validate",
-                )
-                for item, outcome in zip(allowed, checked, strict=True)
-                if isinstance(outcome, PolicyDecision)
-            ]
-            await audit.append_many(session, records)
+            for item, outcome in zip(allowed, checked, strict=True)
+            if isinstance(outcome, PolicyDecision)
+        ]
+        await audit.append_many(session, records)
         outcomes = dict(zip(map(id, allowed), checked, strict=True))
         return [outcomes.get(id(item), KeyRevoked("Invalid or revoked API key")) for item in items]
 

@@ -7,9 +7,9 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -22,6 +22,9 @@ from sqlalchemy.ext.asyncio import (
 from sendwarden.storage.audit_chain import AUDIT_KEY_INFO
 from sendwarden.storage.audit_key import AuditKey
 from sendwarden.storage.writer_lock import WriterFileLock
+from sendwarden.storage.writer_thread import Work, WriterThread
+
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY_OPTION = "sendwarden_read_only"
@@ -36,7 +39,7 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        _make_sqlite_transactions_immediate(engine)
+        _make_sqlite_transactions_immediate(engine.sync_engine)
         return engine
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=30)
     _ping_idle_connections(engine)
@@ -69,7 +72,7 @@ def _ping_idle_connections(engine: AsyncEngine) -> None:
             raise DisconnectionError("stale pooled connection") from exc  # the pool reconnects
 
 
-def _make_sqlite_transactions_immediate(engine: AsyncEngine) -> None:
+def _make_sqlite_transactions_immediate(engine: Engine) -> None:
     """Take SQLite's write lock at BEGIN.
 
     pysqlite's default deferred transactions upgrade a read lock to a write
@@ -78,7 +81,7 @@ def _make_sqlite_transactions_immediate(engine: AsyncEngine) -> None:
     chain rely on writers queueing instead. WAL keeps readers unblocked.
     """
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -88,7 +91,7 @@ def _make_sqlite_transactions_immediate(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Read-only transactions (Database.read) take a snapshot, not the write lock.
         read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
@@ -149,6 +152,13 @@ class Database:
             if database_file and database_file != ":memory:"
             else None
         )
+        # Created now (no connection, no thread until the first use), so that its
+        # engine can be watched like the main one (`sync_engines`).
+        self._writer_thread = (
+            WriterThread(url, _make_sqlite_transactions_immediate, SQLITE_BUSY_TIMEOUT_MS / 1000)
+            if self._writers is not None
+            else None
+        )
 
     @property
     def dialect(self) -> str:
@@ -172,6 +182,26 @@ class Database:
         if first and self._writers is not None:
             return self._writers.hold()
         return nullcontext()
+
+    async def run_transaction(self, work: Work[T]) -> T:
+        """`work(session)` in one transaction, committed when it returns.
+
+        On a SQLite file the whole transaction runs in one trip to a thread
+        (`storage.writer_thread`), so `work` may only await its session's
+        `execute` and `scalars`; elsewhere it runs in `transaction()` as usual.
+        """
+        thread = self._writer_thread
+        if thread is None or self._queue is None:
+            async with self.transaction() as session:
+                return await work(session)
+        async with self._queue.hold() as first, self._cross_process(first):
+            return await asyncio.wrap_future(thread.submit(work, self._session_info))
+
+    @property
+    def sync_engines(self) -> list[Engine]:
+        """Every engine that runs statements (for event listeners: tests, tracing)."""
+        extra = [self._writer_thread.engine] if self._writer_thread is not None else []
+        return [self.engine.sync_engine, *extra]
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -203,5 +233,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._writer_thread is not None:
+            thread, self._writer_thread = self._writer_thread, None
+            await asyncio.to_thread(thread.close)
         if self._writers is not None:
             self._writers.close()
