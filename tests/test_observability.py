@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
 
+from sendwarden.api import request_log
 from sendwarden.observability.logging import configure_logging
 from sendwarden.storage.models import MailboxCursor
 from sendwarden.storage.types import utcnow
@@ -122,3 +124,18 @@ async def test_openapi_examples_equal_the_original_spec(api: ApiHarness) -> None
     assert components["ValidateResponse"]["examples"] == [ORIGINAL_VALIDATE_RESPONSE]
     assert components["SuppressionCreate"]["examples"] == [ORIGINAL_SUPPRESSION_REQUEST]
     assert (await api.client.get("/docs")).status_code == 200
+
+
+def test_request_ids_are_unique_and_differ_in_a_forked_worker() -> None:
+    ids = {request_log.new_request_id() for _ in range(10_000)}
+    assert len(ids) == 10_000 and all(len(i) == 32 for i in ids)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its first id and leave at once
+        os.write(write, request_log.new_request_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    os.close(write)
+    assert child[:16] != request_log.new_request_id()[:16]
