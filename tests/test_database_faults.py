@@ -244,7 +244,6 @@ async def test_fault_at_every_statement_of_a_send_fails_closed(
     app: ApiHarness, smtp: FaultyServer
 ) -> None:
     campaign = await make_campaign(app.client, app.alice.headers)
-    engine = app.db.engine
     phases: dict[str, int] = {}
     fail_at = 0
     while True:
@@ -252,7 +251,7 @@ async def test_fault_at_every_statement_of_a_send_fails_closed(
         assert fail_at < 200, "a send should take far fewer statements"
         lead = await make_lead(app.client, app.alice.headers, campaign, f"r{fail_at}@example.net")
         before, delivered_before = await snapshot(app.db), len(smtp.messages)
-        with StatementFault(engine, fail_at).installed() as fault:
+        with StatementFault(app.db, fail_at).installed() as fault:
             r = await send(app.client, app.alice.headers, campaign, lead)
         if not fault.fired:
             assert r.status_code == 200, r.text  # past the last statement: a normal send

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, Result, ScalarResult
+from sqlalchemy import Connection, Engine, NestedTransaction, Result, ScalarResult
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,20 +28,39 @@ Work = Callable[[AsyncSession], Awaitable[T]]
 
 
 class ThreadSession:
-    """What storage functions use of an AsyncSession, on a sync connection in a transaction."""
+    """What storage functions use of an AsyncSession, on a sync connection in a transaction.
 
-    def __init__(self, connection: Connection, info: Mapping[str, Any]) -> None:
+    `get_bind()` answers the database's main engine: code that asks it for the
+    dialect, or keys a per-database cache on it, sees the same database either way.
+    """
+
+    def __init__(self, connection: Connection, info: Mapping[str, Any], bind: Engine) -> None:
         self._connection = connection
+        self._bind = bind
         self.info = dict(info)
 
-    def get_bind(self) -> Connection:
-        return self._connection
+    def get_bind(self) -> Engine:
+        return self._bind
+
+    async def begin_nested(self) -> _Savepoint:
+        return _Savepoint(self._connection.begin_nested())
 
     async def execute(self, statement: Any, params: Any = None) -> Result[Any]:
         return self._connection.execute(statement, params)
 
     async def scalars(self, statement: Any, params: Any = None) -> ScalarResult[Any]:
         return self._connection.execute(statement, params).scalars()
+
+
+class _Savepoint:
+    def __init__(self, savepoint: NestedTransaction) -> None:
+        self._savepoint = savepoint
+
+    async def commit(self) -> None:
+        self._savepoint.commit()
+
+    async def rollback(self) -> None:
+        self._savepoint.rollback()
 
 
 class StatementsOnlyError(RuntimeError):
@@ -70,14 +89,23 @@ class WriterThread:
         configure(self.engine)  # the async engine's pragmas and BEGIN IMMEDIATE
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
 
-    def submit(self, work: Work[T], info: Mapping[str, Any]) -> Future[T]:
-        """`work`'s result to come, its transaction committed (or rolled back on an error)."""
-        return self._thread.submit(self._transaction, work, info)
+    def submit(
+        self, work: Work[T], info: Mapping[str, Any], bind: Engine, options: Mapping[str, Any]
+    ) -> Future[T]:
+        """`work`'s result to come, its transaction committed (or rolled back on an error).
 
-    def _transaction(self, work: Work[T], info: Mapping[str, Any]) -> T:
-        with self.engine.begin() as connection:
-            session = cast(AsyncSession, ThreadSession(connection, info))
-            return run_to_end(cast(Coroutine[Any, Any, T], work(session)))
+        `options`: the connection's execution options (they pick BEGIN's kind).
+        """
+        return self._thread.submit(self._transaction, work, info, bind, options)
+
+    def _transaction(
+        self, work: Work[T], info: Mapping[str, Any], bind: Engine, options: Mapping[str, Any]
+    ) -> T:
+        with self.engine.connect() as plain:
+            connection = plain.execution_options(**options) if options else plain
+            with connection.begin():
+                session = cast(AsyncSession, ThreadSession(connection, info, bind))
+                return run_to_end(cast(Coroutine[Any, Any, T], work(session)))
 
     def close(self) -> None:
         self._thread.submit(self.engine.dispose).result()

@@ -195,7 +195,7 @@ class Dispatcher:
 
     async def run_forever(self) -> None:
         wake = asyncio.Event()
-        outbox.wakeups.add(wake)
+        outbox.wakeups[wake] = asyncio.get_running_loop()
         try:
             while True:
                 try:
@@ -220,7 +220,7 @@ class Dispatcher:
                 except TimeoutError:
                     pass
         finally:
-            outbox.wakeups.discard(wake)
+            outbox.wakeups.pop(wake, None)
             await self.close()
 
 

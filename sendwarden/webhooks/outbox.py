@@ -16,6 +16,7 @@ writes an event that fans out to no endpoint.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -59,7 +60,10 @@ class _Subscribers:
 
 _caches: weakref.WeakKeyDictionary[Engine, _Subscribers] = weakref.WeakKeyDictionary()
 # Dispatchers of this process, woken whenever an event is written so that they look soon.
-wakeups: weakref.WeakSet[asyncio.Event] = weakref.WeakSet()
+# Each with its loop: events may be written from a thread (storage.writer_thread).
+wakeups: weakref.WeakKeyDictionary[asyncio.Event, asyncio.AbstractEventLoop] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _cache(session: AsyncSession) -> _Subscribers:
@@ -114,8 +118,9 @@ async def emit_many(session: AsyncSession, events: Sequence[NewEvent]) -> None:
         for e in events
     ]
     await session.execute(_INSERT, rows)
-    for event in wakeups:
-        event.set()
+    for event, loop in list(wakeups.items()):
+        with contextlib.suppress(RuntimeError):  # that loop has closed
+            loop.call_soon_threadsafe(event.set)
 
 
 async def emit(

@@ -16,16 +16,20 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sendwarden.storage.db import Database
 from tests.support.databases import ADMIN_PG_URL
 
 KILL_OWN_BACKEND = "SELECT pg_terminate_backend(pg_backend_pid())"
 
 
 class StatementFault:
-    def __init__(self, engine: AsyncEngine, fail_at: int) -> None:
-        self.engine = engine
+    """Fails the `fail_at`-th statement run on any of the database's engines (SQLite's
+    writer thread has its own: storage.writer_thread)."""
+
+    def __init__(self, db: Database, fail_at: int) -> None:
+        self.db = db
+        self.engine = db.engine
         self.fail_at = fail_at
         self.executed = 0
         self.fired = False
@@ -49,12 +53,14 @@ class StatementFault:
 
     @contextmanager
     def installed(self) -> Iterator[StatementFault]:
-        target = self.engine.sync_engine
-        event.listen(target, "before_cursor_execute", self._before, retval=True)
+        targets = self.db.sync_engines
+        for target in targets:
+            event.listen(target, "before_cursor_execute", self._before, retval=True)
         try:
             yield self
         finally:
-            event.remove(target, "before_cursor_execute", self._before)
+            for target in targets:
+                event.remove(target, "before_cursor_execute", self._before)
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.observability.logging import get_logger
 from sendwarden.services.errors import OutcomeNotRecorded
@@ -39,10 +40,13 @@ class Recorder:
         now = utcnow()
         # Id order: batches on several PostgreSQL workers then lock rows in one order.
         ordered = sorted(delivered, key=lambda a: a.id)
-        async with self.db.transaction() as session:
+
+        async def record(session: AsyncSession) -> None:  # statements only: run_transaction
             await webhook_events.delivered(session, ordered, reason=DELIVERED)
             await attempts.mark_delivered(session, ordered, reason=DELIVERED, now=now)
             await duplicate_keys.mark_used(session, attempt_ids=[a.id for a in ordered])
+
+        await self.db.run_transaction(record)
         for attempt in delivered:
             attempt.status, attempt.sent_at, attempt.reason = (
                 AttemptStatus.SENT.value,
