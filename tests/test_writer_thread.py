@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sendwarden.storage import audit, audit_chain
+from sendwarden.storage import audit, audit_chain, users
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import AuditEntry
 from sendwarden.storage.writer_thread import StatementsOnlyError
+from sendwarden.webhooks import outbox
 
 
 def entry(n: int) -> audit.AuditRecord:
@@ -90,3 +91,24 @@ async def test_the_writer_thread_runs_on_sqlite_files_only(db: Database) -> None
     memory = Database("sqlite+aiosqlite:///:memory:")
     assert len(memory.sync_engines) == 1  # another connection would be another database
     await memory.dispose()
+
+
+async def test_events_written_in_the_thread_wake_the_dispatchers(db: Database) -> None:
+    async with db.transaction() as session:
+        user = await users.create_user(session, "thread-events")
+    wake = asyncio.Event()
+    outbox.wakeups[wake] = asyncio.get_running_loop()
+    try:
+        event = outbox.NewEvent(user_id=user.id, type="attempt.sent", data={"n": 1})
+        await db.run_transaction(lambda session: outbox.emit_many(session, [event]))
+        await asyncio.wait_for(wake.wait(), 5)  # set through the loop, not from the thread
+    finally:
+        outbox.wakeups.pop(wake, None)
+
+
+async def test_a_thread_session_reports_the_main_engine(db: Database) -> None:
+    async def bind_of(session: AsyncSession) -> object:
+        return session.get_bind()
+
+    # Per-database caches (webhooks/outbox.py) are keyed on it: one cache per database.
+    assert await db.run_transaction(bind_of) is db.engine.sync_engine
