@@ -195,18 +195,8 @@ class Database:
             async with self.transaction() as session:
                 return await work(session)
         async with self._queue.hold() as first, self._cross_process(first):
-            done = thread.submit(work, self._session_info, self.engine.sync_engine, {})
+            done = thread.submit(work, self._session_info, self.engine.sync_engine)
             return await asyncio.wrap_future(done)
-
-    async def run_read(self, work: Work[T]) -> T:
-        """`run_transaction` for work that only reads: as `read()`, no write lock, no queue."""
-        thread = self._writer_thread
-        if thread is None:
-            async with self.read() as session:
-                return await work(session)
-        options = {READ_ONLY_OPTION: True}
-        done = thread.submit(work, self._session_info, self.engine.sync_engine, options)
-        return await asyncio.wrap_future(done)
 
     @property
     def sync_engines(self) -> list[Engine]:

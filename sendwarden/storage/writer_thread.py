@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, NestedTransaction, Result, ScalarResult
+from sqlalchemy import Connection, Engine, Result, ScalarResult
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,25 +42,11 @@ class ThreadSession:
     def get_bind(self) -> Engine:
         return self._bind
 
-    async def begin_nested(self) -> _Savepoint:
-        return _Savepoint(self._connection.begin_nested())
-
     async def execute(self, statement: Any, params: Any = None) -> Result[Any]:
         return self._connection.execute(statement, params)
 
     async def scalars(self, statement: Any, params: Any = None) -> ScalarResult[Any]:
         return self._connection.execute(statement, params).scalars()
-
-
-class _Savepoint:
-    def __init__(self, savepoint: NestedTransaction) -> None:
-        self._savepoint = savepoint
-
-    async def commit(self) -> None:
-        self._savepoint.commit()
-
-    async def rollback(self) -> None:
-        self._savepoint.rollback()
 
 
 class StatementsOnlyError(RuntimeError):
@@ -89,23 +75,14 @@ class WriterThread:
         configure(self.engine)  # the async engine's pragmas and BEGIN IMMEDIATE
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
 
-    def submit(
-        self, work: Work[T], info: Mapping[str, Any], bind: Engine, options: Mapping[str, Any]
-    ) -> Future[T]:
-        """`work`'s result to come, its transaction committed (or rolled back on an error).
+    def submit(self, work: Work[T], info: Mapping[str, Any], bind: Engine) -> Future[T]:
+        """`work`'s result to come, its transaction committed (or rolled back on an error)."""
+        return self._thread.submit(self._transaction, work, info, bind)
 
-        `options`: the connection's execution options (they pick BEGIN's kind).
-        """
-        return self._thread.submit(self._transaction, work, info, bind, options)
-
-    def _transaction(
-        self, work: Work[T], info: Mapping[str, Any], bind: Engine, options: Mapping[str, Any]
-    ) -> T:
-        with self.engine.connect() as plain:
-            connection = plain.execution_options(**options) if options else plain
-            with connection.begin():
-                session = cast(AsyncSession, ThreadSession(connection, info, bind))
-                return run_to_end(cast(Coroutine[Any, Any, T], work(session)))
+    def _transaction(self, work: Work[T], info: Mapping[str, Any], bind: Engine) -> T:
+        with self.engine.begin() as connection:
+            session = cast(AsyncSession, ThreadSession(connection, info, bind))
+            return run_to_end(cast(Coroutine[Any, Any, T], work(session)))
 
     def close(self) -> None:
         self._thread.submit(self.engine.dispose).result()

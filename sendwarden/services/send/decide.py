@@ -76,12 +76,27 @@ class Decider:
         try:
             # The policy reads are advisory (the reservations decide), so they run
             # before the write transaction: on SQLite they do not hold the write lock.
-            # Both transactions await only their statements: on SQLite each runs
-            # whole in the writer thread (Database.run_transaction).
-            decided, plans = await self.db.run_read(lambda session: self._read(session, items))
+            async with self.db.read() as session:
+                decided, plans = await self._read(session, items)
             if not plans:  # every request refused before writing (unknown lead, bad sender)
                 return [decided[i] for i in range(len(items))]
-            outcomes = await self.db.run_transaction(lambda session: self._write(session, plans))
+            async with self.db.transaction() as session:
+                # Inserts first, reservations last: on PostgreSQL the reservations
+                # lock the user's counter row until commit, and every other batch
+                # (on any worker) waits for it. Plans are in user order, so that
+                # every batch takes those locks in the same order.
+                rows = [self._attempt_row(plan) for plan in plans]
+                inserted = await attempts.insert_attempts(session, rows)
+                pairs = list(zip(plans, inserted, strict=True))
+                together = await self._reserve_all(session, pairs)
+                outcomes = [
+                    self._reserved(plan, attempt)
+                    if together and plan.decision.allowed
+                    else await self._reserve(session, plan, attempt)
+                    for plan, attempt in pairs
+                ]
+                await webhook_events.decided(session, outcomes)
+                await audit.append_many(session, [outcome.entry for outcome in outcomes])
             for plan, outcome in zip(plans, outcomes, strict=True):
                 decided[plan.index] = outcome
             return [decided[i] for i in range(len(items))]
@@ -91,26 +106,6 @@ class Decider:
             # The shared transaction rolled back as a whole: decide each request
             # alone, so that whatever broke fails only its own request.
             return [await self._decide_alone(item) for item in items]
-
-    async def _write(self, session: AsyncSession, plans: list[Planned]) -> list[Decided]:
-        """Each plan's attempt, reservations (or block), webhook events and audit entry."""
-        # Inserts first, reservations last: on PostgreSQL the reservations lock the
-        # user's counter row until commit, and every other batch (on any worker)
-        # waits for it. Plans are in user order, so that every batch takes those
-        # locks in the same order.
-        rows = [self._attempt_row(plan) for plan in plans]
-        inserted = await attempts.insert_attempts(session, rows)
-        pairs = list(zip(plans, inserted, strict=True))
-        together = await self._reserve_all(session, pairs)
-        outcomes = [
-            self._reserved(plan, attempt)
-            if together and plan.decision.allowed
-            else await self._reserve(session, plan, attempt)
-            for plan, attempt in pairs
-        ]
-        await webhook_events.decided(session, outcomes)
-        await audit.append_many(session, [outcome.entry for outcome in outcomes])
-        return outcomes
 
     async def _decide_alone(self, item: Item) -> Decided | BaseException:
         try:

@@ -13,7 +13,6 @@ from contextlib import contextmanager
 
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from sendwarden.observability.logging import get_logger
 from sendwarden.services.errors import OutcomeNotRecorded
@@ -40,13 +39,10 @@ class Recorder:
         now = utcnow()
         # Id order: batches on several PostgreSQL workers then lock rows in one order.
         ordered = sorted(delivered, key=lambda a: a.id)
-
-        async def record(session: AsyncSession) -> None:  # statements only: run_transaction
+        async with self.db.transaction() as session:
             await webhook_events.delivered(session, ordered, reason=DELIVERED)
             await attempts.mark_delivered(session, ordered, reason=DELIVERED, now=now)
             await duplicate_keys.mark_used(session, attempt_ids=[a.id for a in ordered])
-
-        await self.db.run_transaction(record)
         for attempt in delivered:
             attempt.status, attempt.sent_at, attempt.reason = (
                 AttemptStatus.SENT.value,
