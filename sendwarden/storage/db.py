@@ -236,6 +236,9 @@ class Database:
         await self.engine.dispose()
         if self._writer_thread is not None:
             thread, self._writer_thread = self._writer_thread, None
-            await asyncio.to_thread(thread.close)
+            if thread.used:
+                await asyncio.to_thread(thread.close)
+            else:
+                thread.close()
         if self._writers is not None:
             self._writers.close()

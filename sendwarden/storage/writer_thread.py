@@ -74,9 +74,11 @@ class WriterThread:
         )
         configure(self.engine)  # the async engine's pragmas and BEGIN IMMEDIATE
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self.used = False  # no thread and no connection until the first transaction
 
     def submit(self, work: Work[T], info: Mapping[str, Any], bind: Engine) -> Future[T]:
         """`work`'s result to come, its transaction committed (or rolled back on an error)."""
+        self.used = True
         return self._thread.submit(self._transaction, work, info, bind)
 
     def _transaction(self, work: Work[T], info: Mapping[str, Any], bind: Engine) -> T:
@@ -85,5 +87,7 @@ class WriterThread:
             return run_to_end(cast(Coroutine[Any, Any, T], work(session)))
 
     def close(self) -> None:
-        self._thread.submit(self.engine.dispose).result()
+        """Waits for a transaction in progress; blocks, so call it off the event loop if used."""
+        if self.used:  # the connection is closed by the thread that used it
+            self._thread.submit(self.engine.dispose).result()
         self._thread.shutdown(wait=True)
