@@ -54,12 +54,16 @@ GOALS = {
 LOWER_IS_BETTER = {"export first byte s", "search s", "probe p99 s", "probe max s", "peak RSS MB"}
 
 
-def probe_process(base_url: str, stop: Any, out: Any) -> None:
+def probe_process(base_url: str, ready: Any, stop: Any, out: Any) -> None:
     """GET /healthz one at a time every 50 ms until `stop` is set; send back
     [(started, seconds)]. Its own process: the load generator's CPU work
     (building the CSV, reading the export) must not count as server stalls."""
     timings: list[tuple[float, float]] = []
     with httpx.Client(base_url=base_url, timeout=120) as client:
+        # Untimed: the client's own first request (its connection, lazy imports) cost up
+        # to 0.13 s and, landing as the import began, read as a stall of the server.
+        client.get("/healthz")
+        ready.set()
         while not stop.is_set():
             started = time.monotonic()
             client.get("/healthz")
@@ -79,12 +83,15 @@ class Probe:
     worker_rss: list[int] = field(default_factory=list)
     pss: list[int] = field(default_factory=list)
 
-    async def run(self, server: LiveServer, stop: asyncio.Event) -> None:
+    async def run(self, server: LiveServer, stop: asyncio.Event, started: asyncio.Event) -> None:
         context = multiprocessing.get_context("spawn")
-        halt = context.Event()
+        halt, ready = context.Event(), context.Event()
         receive, send = context.Pipe(duplex=False)
-        process = context.Process(target=probe_process, args=(self.base_url, halt, send))
+        process = context.Process(target=probe_process, args=(self.base_url, ready, halt, send))
         process.start()
+        if not await asyncio.to_thread(ready.wait, 60):
+            raise RuntimeError("the probe process did not start")
+        started.set()
         while not stop.is_set():
             self.rss.append(server.rss_bytes())
             self.worker_rss.append(server.worker_rss_bytes())
@@ -128,9 +135,9 @@ def show(name: str, value: float, goal_key: str | None = None) -> None:
 
 async def one_size(server: LiveServer, headers: dict[str, str], rows: int, tag: str) -> None:
     probe = Probe(server.base_url)
-    stop = asyncio.Event()
-    probing = asyncio.create_task(probe.run(server, stop))
-    await asyncio.sleep(1.0)  # the probe process starts
+    stop, probe_started = asyncio.Event(), asyncio.Event()
+    probing = asyncio.create_task(probe.run(server, stop, probe_started))
+    await probe_started.wait()
     began = time.monotonic()
     async with httpx.AsyncClient(base_url=server.base_url, timeout=3600) as client:
         cpu_before = server.cpu_seconds()
