@@ -189,6 +189,8 @@ class Database:
         On a SQLite file the whole transaction runs in one trip to a thread
         (`storage.writer_thread`), so `work` may only await its session's
         `execute` and `scalars`; elsewhere it runs in `transaction()` as usual.
+        Never call it inside another transaction of this database: on SQLite the
+        thread's own connection would wait for the outer one's write lock.
         """
         thread = self._writer_thread
         if thread is None or self._queue is None:
