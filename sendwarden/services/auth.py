@@ -35,17 +35,20 @@ class KeyChecker:
 
         Provisional, as `check_provisional`: the caller must confirm the key's id itself.
         """
-        cached = self._cache.get(users.hash_key(plaintext))
+        return self._cached(users.hash_key(plaintext))
+
+    def _cached(self, digest: str) -> Authenticated | None:
+        cached = self._cache.get(digest)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
         return None
 
     async def check_provisional(self, plaintext: str) -> Authenticated | None:
         """`check`, possibly from the cache: the caller must confirm the key's id itself."""
-        found = self.cached(plaintext)
+        digest = users.hash_key(plaintext)
+        found = self._cached(digest)
         if found is not None:
             return found
-        digest = users.hash_key(plaintext)
         now = time.monotonic()
         found = await self.check(plaintext)
         if found is None:  # wrong keys are never cached: each one counts as a failure

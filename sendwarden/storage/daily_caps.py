@@ -43,14 +43,13 @@ _COUNTERS = table_of(DailyCounter)
 _KEY = ("user_id", "scope", "scope_key", "day")
 
 
+def _counter_row(insert: Any, count: Any) -> Any:
+    """INSERT of one counter row, its key from the parameters of the same names."""
+    return insert(_COUNTERS).values(**{k: bindparam(k) for k in _KEY}, count=count)
+
+
 def _increment(insert: Any) -> Any:
-    stmt = insert(_COUNTERS).values(
-        user_id=bindparam("user_id"),
-        scope=bindparam("scope"),
-        scope_key=bindparam("scope_key"),
-        day=bindparam("day"),
-        count=1,
-    )
+    stmt = _counter_row(insert, 1)
     return stmt.on_conflict_do_update(
         index_elements=list(_KEY),
         set_={"count": _COUNTERS.c.count + 1},
@@ -62,13 +61,7 @@ _INCREMENT = {"postgresql": _increment(pg_insert), "sqlite": _increment(sqlite_i
 
 
 def _add_many(insert: Any) -> Any:
-    stmt = insert(_COUNTERS).values(
-        user_id=bindparam("user_id"),
-        scope=bindparam("scope"),
-        scope_key=bindparam("scope_key"),
-        day=bindparam("day"),
-        count=bindparam("count"),
-    )
+    stmt = _counter_row(insert, bindparam("count"))
     cap = case(
         (_COUNTERS.c.scope == "user", bindparam("user_cap", type_=Integer)),
         else_=bindparam("domain_cap", type_=Integer),

@@ -42,20 +42,16 @@ class Composer:
 
     def compose(self, attempt: Attempt, decision: PolicyDecision, request: SendRequest) -> bytes:
         """The signed message bytes of a reserved attempt."""
-        sender, name = decision.sender.effective, self.settings.smtp_from_name
-        recipient, subject = decision.recipient_email, request.subject
-        text, html = request.body, request.html_body
-        unsubscribe = self._unsubscribe_links(attempt, decision)
         try:
             raw = outgoing_message_bytes(
                 attempt.message_id,
-                sender_email=sender,
-                sender_name=name,
-                recipient_email=recipient,
-                subject=subject,
-                text_body=text,
-                html_body=html,
-                unsubscribe=unsubscribe,
+                sender_email=decision.sender.effective,
+                sender_name=self.settings.smtp_from_name,
+                recipient_email=decision.recipient_email,
+                subject=request.subject,
+                text_body=request.body,
+                html_body=request.html_body,
+                unsubscribe=self._unsubscribe_links(attempt, decision),
             )
         except MessageBuildError as exc:
             raise InvalidInput(getattr(exc, "field", "message"), str(exc)) from exc
