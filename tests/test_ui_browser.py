@@ -107,18 +107,45 @@ def sign_in(driver: Any, site: Site, key: str) -> None:
 
 
 def wait_for(driver: Any, condition: Any, timeout: float = 15) -> Any:
-    """Poll `condition` while the page may still be navigating (stale or missing elements)."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    """Poll `condition` while the page may still be navigating.
+
+    An element found on the old page may be gone by the time it is read: Selenium
+    reports that as a stale element, but chromedriver sometimes only as an
+    inspector error ("does not belong to the document") or an unloaded document;
+    all of these mean "not yet", and any other error still fails the test.
+    """
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+        WebDriverException,
+    )
     from selenium.webdriver.support.ui import WebDriverWait
 
-    ignored = (NoSuchElementException, StaleElementReferenceException)
-    return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(condition)
+    navigating = ("does not belong to the document", "document unloaded", "No node with given id")
+
+    def settled(d: Any) -> Any:
+        try:
+            return condition(d)
+        except (NoSuchElementException, StaleElementReferenceException):
+            return False
+        except WebDriverException as exc:
+            if any(text in str(exc.msg) for text in navigating):
+                return False
+            raise
+
+    return WebDriverWait(driver, timeout).until(settled)
 
 
 def h1(driver: Any) -> str:
-    from selenium.webdriver.common.by import By
+    """The page's first heading, read in one step so a navigation cannot split it."""
+    text = driver.execute_script(
+        "var h = document.querySelector('h1'); return h ? h.innerText : null;"
+    )
+    if text is None:
+        from selenium.common.exceptions import NoSuchElementException
 
-    return str(driver.find_element(By.TAG_NAME, "h1").text)
+        raise NoSuchElementException("no h1 on the page yet")
+    return str(text).strip()
 
 
 def submit(driver: Any, form_css: str) -> None:
