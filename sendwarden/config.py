@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     sendwarden_max_body_bytes: int = Field(default=512 * 1024, ge=1024)
     sendwarden_log_level: str = "INFO"
     sendwarden_keep_alive: int = Field(default=5, ge=1)
+    sendwarden_opentelemetry: bool = False
     sendwarden_recover_on_start: bool = True
     sendwarden_instance_name: str = Field(default_factory=socket.gethostname)
     sendwarden_lease_expiry: float = Field(default=30.0, gt=0)

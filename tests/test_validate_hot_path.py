@@ -4,7 +4,12 @@ give the same answer."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
+import re
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,6 +21,7 @@ from sendwarden.api import hot_path
 from sendwarden.api.app import API_PREFIX
 from sendwarden.api.hot_path import ValidateHotPath
 from sendwarden.api.state import AppState
+from sendwarden.observability.logging import configure_logging
 from sendwarden.storage.models import AuditEntry
 from tests.support.api_helpers import API
 from tests.support.harness import ApiHarness
@@ -166,3 +172,44 @@ async def test_the_hot_path_and_the_route_answer_alike(api: ApiHarness) -> None:
     assert routed.headers["content-type"] == hot.headers["content-type"] == "application/json"
     assert set(routed.headers) == set(hot.headers)  # x-request-id included
     assert await audited(api) == 2
+
+
+async def test_an_oversized_body_gets_413_with_a_cached_key(api: ApiHarness) -> None:
+    limit = state_of(api).settings.sendwarden_max_body_bytes
+    headers = api.alice.headers
+    assert (await api.client.post(PATH, json=BODY, headers=headers)).status_code == 200
+    r = await api.client.post(PATH, json={**BODY, "subject": "x" * limit}, headers=headers)
+    assert r.status_code == 413 and "too large" in r.json()["detail"]
+    assert await audited(api) == 1
+
+
+@pytest.fixture
+def json_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
+    """The app's JSON log lines, written to a buffer; the handlers before are put back."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    stream = io.StringIO()
+    with monkeypatch.context() as patched:
+        patched.setattr(sys, "stderr", stream)
+        configure_logging("INFO")
+    yield stream
+    root.handlers, root.level = handlers, level
+
+
+async def test_hot_and_routed_answers_carry_one_log_line_and_the_request_id(
+    api: ApiHarness, json_log: io.StringIO
+) -> None:
+    ids = []
+    for given in ("routed-1", "hot-2", "", "bad id!"):  # "" and a bad id: generated
+        headers = {**api.alice.headers, "X-Request-ID": given}
+        r = await api.client.post(PATH, json=BODY, headers=headers)
+        assert r.status_code == 200
+        ids.append(r.headers["x-request-id"])
+    unknown = {"Authorization": "Bearer sw_nope", "X-Request-ID": "refused-5"}
+    assert (await api.client.post(PATH, json=BODY, headers=unknown)).status_code == 401
+    ids.append("refused-5")
+    assert ids[:2] == ["routed-1", "hot-2"]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids[2:4]) and ids[2] != ids[3]
+    lines = [json.loads(x) for x in json_log.getvalue().splitlines() if x.startswith("{")]
+    logged = [(x["request_id"], x["status"]) for x in lines if x.get("event") == "request"]
+    assert logged == [(i, 200) for i in ids[:4]] + [("refused-5", 401)]

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from sendwarden import __version__, ui
 from sendwarden.api import errors, lean
@@ -41,6 +42,7 @@ from sendwarden.webhooks import dispatcher as webhook_dispatcher
 from sendwarden.webhooks import docs as webhook_docs
 
 API_PREFIX = "/api/v1/backlink-outreach"
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -85,6 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # /docs and /redoc come from sendwarden.ui, with local assets
         redoc_url=None,
+        # Off, FastAPI does not look up the global OpenTelemetry providers on every
+        # request (3 % of a validate's CPU); /metrics and the JSON logs stay.
+        telemetry=None if settings.sendwarden_opentelemetry else _NO_TELEMETRY,
     )
     app.state.sendwarden = state
     errors.install(app)
