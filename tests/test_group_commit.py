@@ -27,14 +27,14 @@ class Recorder:
 
 async def test_group_commit_lone_caller_is_served_at_once() -> None:
     runner = Recorder()
-    commit = GroupCommit(runner)
+    commit = GroupCommit(runner, kind="test")
     assert await commit.submit(4) == 40
     assert runner.batches == [[4]]
 
 
 async def test_group_commit_concurrent_callers_share_batches() -> None:
     runner = Recorder(delay=0.02)
-    commit = GroupCommit(runner)
+    commit = GroupCommit(runner, kind="test")
     first = asyncio.create_task(commit.submit(0))
     await asyncio.sleep(0.005)  # its batch is running now
     later = await asyncio.gather(*(commit.submit(i * 2) for i in range(1, 30)))
@@ -47,13 +47,13 @@ async def test_group_commit_concurrent_callers_share_batches() -> None:
 
 async def test_group_commit_respects_max_batch() -> None:
     runner = Recorder(delay=0.01)
-    commit = GroupCommit(runner, max_batch=4)
+    commit = GroupCommit(runner, kind="test", max_batch=4)
     await asyncio.gather(*(commit.submit(i * 2) for i in range(17)))
     assert max(len(batch) for batch in runner.batches) == 4
 
 
 async def test_group_commit_each_caller_gets_its_own_outcome_or_exception() -> None:
-    commit = GroupCommit(Recorder(delay=0.01))
+    commit = GroupCommit(Recorder(delay=0.01), kind="test")
     results = await asyncio.gather(*(commit.submit(i) for i in range(6)), return_exceptions=True)
     assert results[0::2] == [0, 20, 40]
     assert [str(e) for e in results[1::2]] == ["odd 1", "odd 3", "odd 5"]
@@ -62,7 +62,7 @@ async def test_group_commit_each_caller_gets_its_own_outcome_or_exception() -> N
 async def test_group_commit_failed_batch_reaches_every_caller_and_the_next_batch_runs() -> None:
     runner = Recorder(delay=0.01)
     runner.fail_batch = RuntimeError("database down")
-    commit = GroupCommit(runner)
+    commit = GroupCommit(runner, kind="test")
     results = await asyncio.gather(*(commit.submit(2) for _ in range(5)), return_exceptions=True)
     assert all(isinstance(r, RuntimeError) and str(r) == "database down" for r in results)
     runner.fail_batch = None
@@ -71,7 +71,7 @@ async def test_group_commit_failed_batch_reaches_every_caller_and_the_next_batch
 
 async def test_group_commit_cancelled_caller_does_not_disturb_the_others() -> None:
     runner = Recorder(delay=0.05)
-    commit = GroupCommit(runner)
+    commit = GroupCommit(runner, kind="test")
     first = asyncio.create_task(commit.submit(0))
     await asyncio.sleep(0)
     waiting = [asyncio.create_task(commit.submit(i * 2)) for i in range(1, 5)]
@@ -86,7 +86,7 @@ async def test_group_commit_cancelled_caller_does_not_disturb_the_others() -> No
 
 
 async def test_group_commit_works_again_on_a_new_event_loop() -> None:
-    commit = GroupCommit(Recorder())
+    commit = GroupCommit(Recorder(), kind="test")
 
     def in_new_loop() -> int:
         return asyncio.run(commit.submit(6))

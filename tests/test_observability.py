@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
+from typing import Any
 
 import pytest
+from opentelemetry import trace
 
 from sendwarden.api import request_log
 from sendwarden.observability.logging import configure_logging
@@ -72,6 +75,50 @@ async def test_metrics_count_sends_blocks_latency_and_pool(
         == metric(before, "sendwarden_smtp_seconds_count") + 1
     )
     assert metric(after, "sendwarden_smtp_pool_connections") >= 1
+
+
+async def test_metrics_count_group_commit_batches_and_items(api: ApiHarness) -> None:
+    def counts(text: str) -> tuple[float, float]:
+        labels = 'kind="validate"'
+        return (
+            metric(text, "sendwarden_group_commit_batches_total", labels),
+            metric(text, "sendwarden_group_commit_items_total", labels),
+        )
+
+    batches, items = counts((await api.client.get("/metrics")).text)
+    body = {"recipient_email": "metric@example.com"}
+    for r in await asyncio.gather(
+        *(
+            api.client.post(f"{API}/policy/validate", json=body, headers=api.alice.headers)
+            for _ in range(5)
+        )
+    ):
+        assert r.status_code == 200
+    after_batches, after_items = counts((await api.client.get("/metrics")).text)
+    assert after_items - items == 5
+    assert 1 <= after_batches - batches <= 5
+
+
+class RecordingTracerProvider(trace.TracerProvider):
+    """A configured provider, as far as FastAPI can tell; records who asks it for a tracer."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def get_tracer(self, instrumenting_module_name: str, *args: Any, **kwargs: Any) -> Any:
+        self.asked.append(instrumenting_module_name)
+        return trace.NoOpTracer()
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+async def test_fastapi_opentelemetry_runs_only_when_enabled(
+    api_factory: AppFactory, monkeypatch: pytest.MonkeyPatch, enabled: bool
+) -> None:
+    provider = RecordingTracerProvider()
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    app = await api_factory(sendwarden_opentelemetry=enabled)
+    assert (await app.client.get("/healthz")).status_code == 200
+    assert provider.asked == (["fastapi"] if enabled else [])
 
 
 async def test_metrics_report_poll_lag_from_the_database(api: ApiHarness) -> None:

@@ -49,7 +49,9 @@ async def test_send_garbled_reply_keeps_key_after_data_and_never_resends(
     api_factory: AppFactory, tmp_path: Path, stage: str
 ) -> None:
     with running_smtp_server(tmp_path / "garbled") as smtp:
-        app = await api_factory(**smtp_settings(smtp, smtp_send_timeout=2.0))
+        # Generous: no stage waits for it to expire, and a loaded CI machine once
+        # stalled this process for 7 s (the retry then failed "timeout during connect").
+        app = await api_factory(**smtp_settings(smtp, smtp_send_timeout=15.0))
         c = await make_campaign(app.client, app.alice.headers)
         warm = await make_lead(app.client, app.alice.headers, c, "warm@example.net")
         assert (await send(app.client, app.alice.headers, c, warm)).status_code == 200

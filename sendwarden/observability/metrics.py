@@ -40,3 +40,11 @@ INBOUND_REFUSED = Counter(
     "Effects an inbound message asked for and did not get (forged or unprovable), by reason",
     ["reason"],
 )
+GROUP_COMMIT_BATCHES = Counter(
+    "sendwarden_group_commit_batches_total",
+    "Transactions that served group-committed requests, by kind (items / batches = batch size)",
+    ["kind"],
+)
+GROUP_COMMIT_ITEMS = Counter(
+    "sendwarden_group_commit_items_total", "Requests served by group commit, by kind", ["kind"]
+)

@@ -22,7 +22,9 @@ CACHE_ENTRIES = 4096
 class KeyChecker:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._batches: GroupCommit[str, Authenticated | None] = GroupCommit(self._check_batch)
+        self._batches: GroupCommit[str, Authenticated | None] = GroupCommit(
+            self._check_batch, kind="api_key"
+        )
         # SHA-256 of the key -> (who it authenticates, monotonic expiry). Never the key itself.
         self._cache: dict[str, tuple[Authenticated, float]] = {}
 

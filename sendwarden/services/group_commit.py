@@ -18,6 +18,8 @@ import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+from sendwarden.observability.metrics import GROUP_COMMIT_BATCHES, GROUP_COMMIT_ITEMS
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
@@ -25,9 +27,11 @@ BatchRunner = Callable[[list[Item]], Awaitable[Sequence[Result | BaseException]]
 
 
 class GroupCommit(Generic[Item, Result]):
-    def __init__(self, run: BatchRunner[Item, Result], *, max_batch: int = 64) -> None:
+    def __init__(self, run: BatchRunner[Item, Result], *, kind: str, max_batch: int = 64) -> None:
         self._run = run
         self._max_batch = max_batch
+        self._batch_metric = GROUP_COMMIT_BATCHES.labels(kind)
+        self._item_metric = GROUP_COMMIT_ITEMS.labels(kind)
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._drain_task: asyncio.Task[None] | None = None
         self.batches = 0  # for tests and benchmarks: how many transactions served the items
@@ -49,6 +53,8 @@ class GroupCommit(Generic[Item, Result]):
             del self._pending[: self._max_batch]
             self.batches += 1
             self.items += len(batch)
+            self._batch_metric.inc()
+            self._item_metric.inc(len(batch))
             try:
                 outcomes = await self._run([item for item, _ in batch])
             except Exception as exc:  # the whole batch failed: every caller hears why

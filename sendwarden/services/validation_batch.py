@@ -37,7 +37,7 @@ class ValidationBatcher:
     def __init__(self, db: Database, policy: PolicySettings) -> None:
         self._db = db
         self._policy = policy
-        self._group: GroupCommit[_Item, PolicyDecision] = GroupCommit(self._run)
+        self._group: GroupCommit[_Item, PolicyDecision] = GroupCommit(self._run, kind="validate")
 
     async def validate(self, request: CheckRequest, *, key_id: int | None = None) -> PolicyDecision:
         """The decision, audited; `KeyRevoked` if `key_id` is no longer valid."""

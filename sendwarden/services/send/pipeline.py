@@ -65,8 +65,8 @@ class SendPipeline:
         self.composer = Composer(settings, secret, dkim)
         self.recorder = Recorder(db, on_rejection)
         decider = Decider(db=db, policy=policy, owner=self.owner)
-        self._deciding = GroupCommit(decider.decide_batch)
-        self._recording = GroupCommit(self.recorder.delivered)
+        self._deciding = GroupCommit(decider.decide_batch, kind="send_decide")
+        self._recording = GroupCommit(self.recorder.delivered, kind="send_record")
 
     async def send(self, user_id: int, request: SendRequest) -> SendResult:
         if self.transport is None:
