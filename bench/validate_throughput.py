@@ -86,6 +86,18 @@ def wrk(
     return rate, p99, cpu * 1000 / max(total, 1)
 
 
+def validate_batches(base_url: str) -> tuple[float, float]:
+    """(batches, items) of the server's validate group commit so far, from /metrics."""
+    text = httpx.get(base_url + "/metrics").text
+    found = []
+    for name in ("batches", "items"):
+        match = re.search(
+            rf'^sendwarden_group_commit_{name}_total{{kind="validate"}} (\S+)$', text, re.M
+        )
+        found.append(float(match.group(1)) if match else 0.0)
+    return found[0], found[1]
+
+
 def server_pid(server: LiveServer) -> int:
     """The worker that serves (with 1 worker, `serve` is that process)."""
     workers = server.worker_pids()
@@ -161,9 +173,12 @@ async def main() -> None:
                     bare_rate, bare_p99, bare_cpu = wrk(
                         f"http://127.0.0.1:{bare_port}/bare", body, {}, args, bare.pid
                     )
+                    batches, items = validate_batches(server.base_url)
                     rate, p99, cpu = wrk(
                         server.base_url + VALIDATE, body, seeded.headers, args, server_pid(server)
                     )
+                    after_batches, after_items = validate_batches(server.base_url)
+                    batch = (after_items - items) / max(after_batches - batches, 1)
                     ratio = rate / bare_rate
                     ratios.append(ratio)
                     print(
@@ -171,7 +186,7 @@ async def main() -> None:
                         f"validate {rate:6.0f} req/s p99 {p99:7.1f} ms | ratio {ratio:.1%} "
                         f"(to goal {ratio / GOAL_RATIO:.2f}; p99 to goal {GOAL_P99_MS / p99:.2f})\n"
                         f"    server CPU per request: bare {bare_cpu:.3f} ms, validate {cpu:.3f} ms"
-                        f" ({cpu / bare_cpu:.1f}x)",
+                        f" ({cpu / bare_cpu:.1f}x); validates per transaction {batch:.1f}",
                         flush=True,
                     )
                 low, high = min(ratios), max(ratios)
