@@ -29,6 +29,7 @@ from sendwarden.storage import audit, suppression_bulk
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import SuppressionSource
 from sendwarden.storage.types import utcnow
+from sendwarden.webhooks import emit as webhook_events
 
 CHUNK_ROWS = 1000
 SLICE_ROWS = 100
@@ -208,18 +209,40 @@ async def _write(
 ) -> None:
     if not rows and on_chunk is None:
         return
+    source, now = SuppressionSource.IMPORT.value, utcnow()
     async with db.transaction() as session:
-        added = await suppression_bulk.insert_ignoring_duplicates(
-            session,
-            rows,
-            user_id=target.user_id,
-            source=SuppressionSource.IMPORT.value,
-            created_at=utcnow(),
-        )
+        hears = webhook_events.suppression_events_to(target.user_id, target.actor_id)
+        if rows and await webhook_events.wants_events(session, hears):
+            new_rows = await suppression_bulk.insert_returning_added(
+                session, rows, user_id=target.user_id, source=source, created_at=now
+            )
+            ordered = _in_file_order(new_rows, rows)
+            for start in range(0, len(ordered), SLICE_ROWS):
+                await asyncio.sleep(0)  # building and inserting events is CPU: in slices
+                await webhook_events.suppressions_imported(
+                    session,
+                    ordered[start : start + SLICE_ROWS],
+                    owner_id=target.user_id,
+                    actor_id=target.actor_id,
+                    source=source,
+                )
+            added = len(new_rows)
+        else:
+            added = await suppression_bulk.insert_ignoring_duplicates(
+                session, rows, user_id=target.user_id, source=source, created_at=now
+            )
         progress.added += added
         progress.duplicate += len(rows) - added
         if on_chunk is not None:
             await on_chunk(session, progress)
+
+
+def _in_file_order(
+    added: list[suppression_bulk.BulkRow], rows: list[suppression_bulk.BulkRow]
+) -> list[suppression_bulk.BulkRow]:
+    """The rows that were new, in the order of the file (RETURNING promises no order)."""
+    new = {(row.kind, row.value) for row in added}
+    return [row for row in rows if (row.kind, row.value) in new]
 
 
 def _audit_record(target: ImportTarget, progress: ImportProgress) -> audit.AuditRecord:
