@@ -4,13 +4,16 @@ Run from the repository root:
     python bench/bulk_suppression.py                       # SQLite, 1 k and 100 k rows
     python bench/bulk_suppression.py --sizes 1000 1000000  # the issue's 1 M
     python bench/bulk_suppression.py --database-url postgresql://postgres@127.0.0.1/bench
+    python bench/bulk_suppression.py --webhook-subscriber  # the importing user has an endpoint
 
 A real `sendwarden serve` (1 worker) takes, per size N, a streamed CSV import
 of N generated rows, a streamed export of them and prefix searches, while a
 closed loop in its own process probes GET /healthz every 50 ms. Each figure is printed with its
 ratio to the issue's goal (>= 1.0 means met): import >= 17 k rows/s, export
 >= 100 k rows/s and first byte < 1 s, search < 50 ms, probe p99 < 100 ms,
-server RSS <= 150 MB. It asserts nothing.
+server RSS <= 150 MB. With --webhook-subscriber the importing user has a webhook
+endpoint (a receiver in this process) for the suppression events, and the deliveries
+received are counted after each size. It asserts nothing.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from tests.support.live_server import (  # noqa: E402
     live_env,
     seed_leads,
 )
+from tests.support.webhook_receiver import WebhookReceiver  # noqa: E402
 
 API = API_PREFIX
 GOALS = {
@@ -194,6 +198,11 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
     parser.add_argument("--database-url", help="PostgreSQL (a scratch database); default SQLite")
+    parser.add_argument(
+        "--webhook-subscriber",
+        action="store_true",
+        help="the importing user has an endpoint for the suppression events (a receiver here)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bulk-bench-") as tmp:
         work = Path(tmp)
@@ -202,13 +211,45 @@ async def main() -> None:
         seeded = await seed_leads(url, [], user=f"bulk-{int(time.time())}")
         smtp = SlowCaptureServer(work / "smtp", delay=0)
         smtp.start()
+        receiver = WebhookReceiver() if args.webhook_subscriber else None
         try:
-            env = live_env(url, smtp, SENDWARDEN_LOG_LEVEL="WARNING")
+            env = live_env(
+                url, smtp, SENDWARDEN_LOG_LEVEL="WARNING", SENDWARDEN_WEBHOOKS_ALLOW_PRIVATE="true"
+            )
             with LiveServer(env, workers=1, workdir=work / "server") as server:
+                if receiver is not None:
+                    await subscribe(server, seeded.headers, receiver)
                 for index, rows in enumerate(args.sizes):
                     await one_size(server, seeded.headers, rows, f"s{index}x")
+                    if receiver is not None:
+                        await deliveries_caught_up(receiver)
         finally:
             smtp.stop()
+            if receiver is not None:
+                receiver.stop()
+
+
+async def subscribe(server: LiveServer, headers: dict[str, str], receiver: WebhookReceiver) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url) as client:
+        r = await client.post(
+            f"{API}/webhooks",
+            json={"url": receiver.url, "events": ["suppression.added", "suppression.imported"]},
+            headers=headers,
+        )
+    assert r.status_code == 201, r.text
+    print("  the importing user has a webhook endpoint for the suppression events", flush=True)
+
+
+async def deliveries_caught_up(receiver: WebhookReceiver, patience: float = 600.0) -> None:
+    """Wait until deliveries stop arriving; print how many came."""
+    started = time.monotonic()
+    seen, last_change = len(receiver.delivered()), time.monotonic()
+    while time.monotonic() - last_change < 5 and time.monotonic() - started < patience:
+        await asyncio.sleep(1)
+        now_seen = len(receiver.delivered())
+        if now_seen != seen:
+            seen, last_change = now_seen, time.monotonic()
+    print(f"    webhook deliveries received so far: {seen}", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from sendwarden.webhooks.catalogue import EVENT_TYPES
 from tests.support.webhook_receiver import WebhookReceiver
 from tests.test_cli import assert_user_error, cli, new_key
 
@@ -38,7 +39,7 @@ def test_cli_webhook_lifecycle(url: str, receiver: WebhookReceiver) -> None:
     updated = cli(url, "webhooks", "update", hook_id, "--all-events", "--disable", "--json")
     assert updated.exit_code == 0, updated.output
     assert json.loads(updated.stdout)["enabled"] is False
-    assert len(json.loads(updated.stdout)["events"]) == 12
+    assert json.loads(updated.stdout)["events"] == list(EVENT_TYPES)
     cli(url, "webhooks", "update", hook_id, "--enable")
 
     receiver.statuses = [500]

@@ -4,8 +4,10 @@ lead, rollback, leases, secret rotation, dead letters, concurrent dispatchers.""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -13,6 +15,7 @@ from sqlalchemy import select, update
 from sendwarden.storage.db import Database
 from sendwarden.storage.models import WebhookDelivery, WebhookEvent
 from sendwarden.storage.types import utcnow
+from sendwarden.webhooks import dispatcher as dispatcher_module
 from sendwarden.webhooks import endpoints, outbox, signing, store
 from sendwarden.webhooks.dispatcher import Dispatcher
 from tests.support.harness import Tenant, create_tenant
@@ -311,3 +314,27 @@ async def test_purge_deletes_old_finished_events_and_keeps_pending_ones(
         [kept] = (await session.scalars(select(WebhookEvent))).all()
     [row] = await deliveries(db)
     assert row.status == "pending" and row.event_id == kept.id
+
+
+async def test_the_http_client_is_built_off_the_event_loop(
+    db: Database, alice: Tenant, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Building it loads the CA bundle (tens to hundreds of ms): the server would stall.
+    built_on: list[str] = []
+    real = dispatcher_module.httpx.AsyncClient
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        built_on.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dispatcher_module.httpx, "AsyncClient", recording)
+    await endpoint(db, alice, receiver.url)
+    await emit(db, alice, 1, 0)
+    await emit(db, alice, 2, 1)
+    dispatcher = Dispatcher(db, allow_private=True, concurrency=2)
+    try:
+        await drain(dispatcher, receiver)
+    finally:
+        await dispatcher.close()
+    assert len(receiver.delivered()) == 2
+    assert built_on and threading.main_thread().name not in built_on

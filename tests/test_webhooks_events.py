@@ -131,6 +131,11 @@ async def test_every_event_type_is_delivered_signed_from_the_real_paths(
     assert (await send(app.client, h, c, blocked_lead)).status_code == 403
     r = await app.client.delete(f"{API}/suppression/no@blocked.example", headers=h)
     assert r.status_code in (200, 204), r.text
+    # suppression.imported: one event for the whole import
+    r = await app.client.post(
+        f"{API}/suppression/import", content=b"email\nfirst@imported.example\n", headers=h
+    )
+    assert r.status_code == 200 and r.json()["added"] == 1, r.text
     # attempt.failed (+ bounce.hard from the RCPT rejection), then attempt.unknown
     smtp.faults = Faults(rcpt_reply="550 5.1.1 No such user")
     failed_lead = await make_lead(app.client, h, c, "gone@failed.example")
@@ -183,6 +188,8 @@ async def test_every_event_type_is_delivered_signed_from_the_real_paths(
     assert blocked["rule"] == "suppression" and "suppress" in blocked["reason"].lower()
     assert {d["source"] for d in of_type(got, "suppression.added")} >= {"manual", "bounce"}
     assert of_type(got, "suppression.removed")[0]["value"] == "no@blocked.example"
+    [imported] = of_type(got, "suppression.imported")
+    assert (imported["added"], imported["scope"]) == (1, "user")
     assert of_type(got, "attempt.failed")[0]["recipient_email"] == "gone@failed.example"
     assert of_type(got, "attempt.unknown")[0]["recipient_email"] == "who@unknown.example"
     hard = of_type(got, "bounce.hard")

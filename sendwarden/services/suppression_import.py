@@ -6,7 +6,8 @@ come and written CHUNK_ROWS at a time with multi-row `INSERT ... ON CONFLICT DO
 NOTHING`, each chunk in its own transaction, so the database writer (SQLite's
 write lock, PostgreSQL's audit head) is held for milliseconds and other requests
 interleave. The whole import is audited as ONE entry (file digest, counts, who)
-written once at the end, and only when it added something, like single adds.
+written once at the end, and only when it added something, like single adds; so is
+its webhook event (suppression.imported, one per import).
 """
 
 from __future__ import annotations
@@ -120,6 +121,12 @@ async def import_stream(
     progress.digest = digest.hexdigest()
     if progress.added:
         async with db.transaction() as session:
+            await webhook_events.suppressions_imported(
+                session,
+                owner_id=target.user_id,
+                actor_id=target.actor_id,
+                summary=_event_summary(target, progress),
+            )
             await audit.append(session, _audit_record(target, progress))
     if progress.added >= REFRESH_STATISTICS_ROWS:
         await suppression_bulk.refresh_statistics(db)
@@ -209,40 +216,30 @@ async def _write(
 ) -> None:
     if not rows and on_chunk is None:
         return
-    source, now = SuppressionSource.IMPORT.value, utcnow()
     async with db.transaction() as session:
-        hears = webhook_events.suppression_events_to(target.user_id, target.actor_id)
-        if rows and await webhook_events.wants_events(session, hears):
-            new_rows = await suppression_bulk.insert_returning_added(
-                session, rows, user_id=target.user_id, source=source, created_at=now
-            )
-            ordered = _in_file_order(new_rows, rows)
-            for start in range(0, len(ordered), SLICE_ROWS):
-                await asyncio.sleep(0)  # building and inserting events is CPU: in slices
-                await webhook_events.suppressions_imported(
-                    session,
-                    ordered[start : start + SLICE_ROWS],
-                    owner_id=target.user_id,
-                    actor_id=target.actor_id,
-                    source=source,
-                )
-            added = len(new_rows)
-        else:
-            added = await suppression_bulk.insert_ignoring_duplicates(
-                session, rows, user_id=target.user_id, source=source, created_at=now
-            )
+        added = await suppression_bulk.insert_ignoring_duplicates(
+            session,
+            rows,
+            user_id=target.user_id,
+            source=SuppressionSource.IMPORT.value,
+            created_at=utcnow(),
+        )
         progress.added += added
         progress.duplicate += len(rows) - added
         if on_chunk is not None:
             await on_chunk(session, progress)
 
 
-def _in_file_order(
-    added: list[suppression_bulk.BulkRow], rows: list[suppression_bulk.BulkRow]
-) -> list[suppression_bulk.BulkRow]:
-    """The rows that were new, in the order of the file (RETURNING promises no order)."""
-    new = {(row.kind, row.value) for row in added}
-    return [row for row in rows if (row.kind, row.value) in new]
+def _event_summary(target: ImportTarget, progress: ImportProgress) -> dict[str, Any]:
+    return {
+        "added": progress.added,
+        "duplicate": progress.duplicate,
+        "invalid": progress.invalid_count,
+        "lines": progress.lines,
+        "sha256": progress.digest,
+        "reason": target.default_reason,
+        "import_id": target.import_id,
+    }
 
 
 def _audit_record(target: ImportTarget, progress: ImportProgress) -> audit.AuditRecord:

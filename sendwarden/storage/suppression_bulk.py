@@ -32,10 +32,6 @@ _INSERT_POSTGRESQL = (
     " AS t(kind, value, mailbox, reason)"
     " ON CONFLICT DO NOTHING"
 )
-_RETURNING = " RETURNING kind, value, mailbox, reason"
-# SQLite's executemany cannot return rows: one multi-row VALUES statement per this
-# many rows instead (7 parameters a row stays far below SQLite's variable limit).
-_SQLITE_ROWS_PER_RETURNING_INSERT = 200
 
 
 @dataclass(frozen=True)
@@ -85,58 +81,6 @@ async def insert_ignoring_duplicates(
             [(user_id, r.kind, r.value, r.mailbox, r.reason, source, stamp) for r in rows],
         )
     return result.rowcount
-
-
-async def insert_returning_added(
-    session: AsyncSession,
-    rows: Sequence[BulkRow],
-    *,
-    user_id: int | None,
-    source: str,
-    created_at: datetime,
-) -> list[BulkRow]:
-    """`insert_ignoring_duplicates`, answering which rows were new (for their events).
-
-    Slower than counting (on SQLite, statements of a few hundred rows instead of one
-    executemany): used only when someone subscribed to what was added.
-    """
-    if not rows:
-        return []
-    connection = await session.connection()
-    dialect = connection.dialect
-    to_db = _TABLE.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
-    stamp = to_db(created_at) if to_db is not None else created_at
-    if dialect.name == "postgresql":
-        result = await connection.exec_driver_sql(
-            _INSERT_POSTGRESQL + _RETURNING,
-            (
-                user_id,
-                source,
-                stamp,
-                [row.kind for row in rows],
-                [row.value for row in rows],
-                [row.mailbox for row in rows],
-                [row.reason for row in rows],
-            ),
-        )
-        return _bulk_rows(result.all())
-    added: list[BulkRow] = []
-    for start in range(0, len(rows), _SQLITE_ROWS_PER_RETURNING_INSERT):
-        part = rows[start : start + _SQLITE_ROWS_PER_RETURNING_INSERT]
-        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(part))
-        statement = _INSERT_SQLITE.replace("(?, ?, ?, ?, ?, ?, ?)", values) + _RETURNING
-        parameters = tuple(
-            value
-            for r in part
-            for value in (user_id, r.kind, r.value, r.mailbox, r.reason, source, stamp)
-        )
-        result = await connection.exec_driver_sql(statement, parameters)
-        added += _bulk_rows(result.all())
-    return added
-
-
-def _bulk_rows(returned: Sequence[Any]) -> list[BulkRow]:
-    return [BulkRow(kind, value, mailbox, reason) for kind, value, mailbox, reason in returned]
 
 
 def visible_to(user_id: int) -> ColumnElement[bool]:

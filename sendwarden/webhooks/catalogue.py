@@ -66,9 +66,25 @@ class SuppressionData(BaseModel):
     kind: Literal["email", "domain"]
     value: str
     scope: Literal["user", "global"]
-    source: str = Field(description="manual, bounce, complaint, reply, unsubscribe or import")
+    source: str = Field(
+        description="manual, bounce, complaint, reply or unsubscribe"
+        " (an import sends one suppression.imported instead)"
+    )
     reason: str | None
     attempt_id: int | None
+
+
+class SuppressionImportData(BaseModel):
+    scope: Literal["user", "global"]
+    added: int = Field(description="new entries; GET /suppression/export lists them all")
+    duplicate: int = Field(description="rows already on the list, or repeated in the file")
+    invalid: int = Field(description="lines that are neither an address nor a domain")
+    lines: int
+    sha256: str = Field(description="digest of the imported file")
+    reason: str | None = Field(description="the reason given for rows without their own")
+    import_id: int | None = Field(
+        description="the background import (GET /suppression/imports/{id}), if it ran as one"
+    )
 
 
 class LeadStatusData(BaseModel):
@@ -95,6 +111,10 @@ EVENTS: dict[str, tuple[type[BaseModel], str]] = {
     "reply.received": (ReplyData, "A reply, classified, with its own text."),
     "suppression.added": (SuppressionData, "An address or domain was suppressed."),
     "suppression.removed": (SuppressionData, "A suppression was lifted."),
+    "suppression.imported": (
+        SuppressionImportData,
+        "An import added entries: one event per import, not one per entry.",
+    ),
     "lead.status_changed": (LeadStatusData, "A lead moved to another status."),
 }
 TEST_EVENT = "webhook.test"

@@ -76,11 +76,18 @@ class Dispatcher:
             **kwargs,  # type: ignore[arg-type]
         )
 
-    def _http(self) -> httpx.AsyncClient:
+    async def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(
-                follow_redirects=False, trust_env=False, timeout=self.timeout
+            # Built in a thread: it loads the CA bundle into an SSL context, 35-290 ms
+            # of CPU here, and the server stopped answering for that long at its first
+            # webhook. Two first deliveries at once may build two: the second is closed.
+            client = await asyncio.to_thread(
+                httpx.AsyncClient, follow_redirects=False, trust_env=False, timeout=self.timeout
             )
+            if self._client is None:
+                self._client = client
+            else:
+                await client.aclose()
         return self._client
 
     async def close(self) -> None:
@@ -165,7 +172,7 @@ class Dispatcher:
     ) -> httpx.Response:
         """POST to the checked address itself: the name is not resolved again."""
         extensions = {"sni_hostname": target.server_name} if target.url.scheme == "https" else {}
-        return await self._http().post(
+        return await (await self._http()).post(
             target.url,
             content=body.encode(),
             headers={**headers, "host": target.host_header},

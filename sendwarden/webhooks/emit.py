@@ -20,7 +20,6 @@ from sendwarden.storage.models import (
     Reply,
     Suppression,
 )
-from sendwarden.storage.suppression_bulk import BulkRow
 from sendwarden.webhooks.outbox import NewEvent, emit, emit_many, subscribed_users
 
 UNBUILT = "The message could not be built; nothing was sent"
@@ -147,70 +146,37 @@ async def lead_status(session: AsyncSession, lead: Lead, new_status: str) -> Non
     await emit(session, "lead.status_changed", data, user_id=lead.user_id, lead_id=lead.id)
 
 
-def _suppression_data(
-    kind: str,
-    value: str,
-    owner_id: int | None,
-    source: str,
-    reason: str | None,
-    attempt_id: int | None,
-) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "value": value,
-        "scope": "global" if owner_id is None else "user",
-        "source": source,
-        "reason": reason,
-        "attempt_id": attempt_id,
-    }
-
-
-def suppression_events_to(owner_id: int | None, actor_id: int | None) -> int | None:
-    """Who hears of a change to an entry: its owner, or the acting admin for a global one."""
-    return owner_id if owner_id is not None else actor_id
-
-
 async def suppression(
     session: AsyncSession, type_: str, row: Suppression, actor_id: int | None
 ) -> None:
     """suppression.added / .removed, to the owner (the acting admin for a global entry)."""
-    user_id = suppression_events_to(row.user_id, actor_id)
+    user_id = row.user_id if row.user_id is not None else actor_id
     if user_id is None:
         return
-    data = _suppression_data(
-        row.kind, row.value, row.user_id, row.source, row.reason, row.attempt_id
-    )
+    data = {
+        "kind": row.kind,
+        "value": row.value,
+        "scope": "global" if row.user_id is None else "user",
+        "source": row.source,
+        "reason": row.reason,
+        "attempt_id": row.attempt_id,
+    }
     await emit(session, type_, data, user_id=user_id)
-
-
-async def wants_events(session: AsyncSession, user_id: int | None) -> bool:
-    """Whether events for this user would reach an endpoint (else skip building them)."""
-    return user_id is not None and user_id in await subscribed_users(session)
 
 
 async def suppressions_imported(
     session: AsyncSession,
-    rows: Iterable[BulkRow],
     *,
     owner_id: int | None,
     actor_id: int,
-    source: str,
+    summary: dict[str, Any],
 ) -> None:
-    """suppression.added for each entry an import added, as for a single add."""
-    user_id = suppression_events_to(owner_id, actor_id)
-    if user_id is None:
-        return
-    await emit_many(
-        session,
-        [
-            NewEvent(
-                user_id,
-                "suppression.added",
-                _suppression_data(row.kind, row.value, owner_id, source, row.reason, None),
-            )
-            for row in rows
-        ],
-    )
+    """suppression.imported, once per import, to the owner (the acting admin for a global
+    list). Not a suppression.added per entry: a million-row import would be a million
+    deliveries, and while the dispatcher worked through them the server answered slowly."""
+    scope = "global" if owner_id is None else "user"
+    user_id = owner_id if owner_id is not None else actor_id
+    await emit(session, "suppression.imported", {"scope": scope, **summary}, user_id=user_id)
 
 
 async def bounce(
