@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -26,9 +28,30 @@ from tests.support.harness import make_settings
 EXPIRY = timedelta(seconds=30)
 
 
-async def seed(db: Database, owners: dict[str, int | None]) -> int:
+def dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    child = subprocess.Popen(["true"])  # noqa: S607 - coreutils' true, from PATH
+    child.wait()
+    return child.pid
+
+
+@pytest.fixture
+def running_pid() -> Iterator[int]:
+    """The pid of another process that is running (a sibling server, say)."""
+    child = subprocess.Popen(["sleep", "60"])  # noqa: S607
+    yield child.pid
+    child.kill()
+    child.wait()
+
+
+async def seed(
+    db: Database, owners: dict[str, int | None], pids: dict[str, int] | None = None
+) -> int:
     """A user; per owner one `sending` attempt and one unanswered Idempotency-Key; a lease
-    for each owner whose value is its heartbeat age in seconds (None: no lease row)."""
+    for each owner whose value is its heartbeat age in seconds (None: no lease row), with
+    the pid in `pids` or else one of a process that has exited."""
+    pids = pids or {}
+    gone = dead_pid()
     async with db.transaction() as session:
         user = await users.create_user(session, "alice")
         for n, (owner, age) in enumerate(owners.items()):
@@ -62,7 +85,7 @@ async def seed(db: Database, owners: dict[str, int | None]) -> int:
                     session,
                     owner=owner,
                     instance=owner.split(":")[0],
-                    pid=1000 + n,
+                    pid=pids.get(owner, gone),
                     now=utcnow() - timedelta(seconds=age),
                 )
         return user.id
@@ -137,6 +160,27 @@ async def test_start_up_recovery_takes_this_hosts_leases_and_host_name_only(db: 
     statuses, keys, alive = await state_of(db)
     assert {o for o, s in statuses.items() if s == "unknown"} == {"h1:10:a", "h1:11:b", "h1"}
     assert keys == {"h2:12:c", "h10:13:d"} and alive == {"h2:12:c"}
+
+
+async def test_start_up_recovery_leaves_a_running_sibling_servers_sends_alone(
+    db: Database, running_pid: int
+) -> None:
+    # Two servers on one host: the one starting must not settle the other's sends in
+    # progress (they would be `unknown` while being sent, their keys freed mid-run).
+    await seed(
+        db,
+        {"h1:10:sibling": 1, "h1:11:crashed": 1, "h1:12:stale": 120},
+        pids={"h1:10:sibling": running_pid, "h1:12:stale": running_pid},
+    )
+    settings = make_settings(db.url, sendwarden_instance_name="h1")
+    assert len(await recover_interrupted_sends(settings, db)) == 2
+    statuses, keys, alive = await state_of(db)
+    assert statuses == {
+        "h1:10:sibling": "sending",  # fresh lease, process running: in progress
+        "h1:11:crashed": "unknown",  # fresh lease, but its process is gone
+        "h1:12:stale": "unknown",  # no heartbeat for 2 minutes: dead (pid since reused)
+    }
+    assert keys == {"h1:10:sibling"} and alive == {"h1:10:sibling"}
 
 
 def test_heartbeat_must_be_well_inside_the_expiry() -> None:

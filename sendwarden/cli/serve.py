@@ -32,7 +32,8 @@ def serve(
     """Serve the HTTP API (OpenAPI docs at /docs, metrics at /metrics).
 
     Before starting, sends a crash left `sending` on this host are marked
-    `unknown` (see `sendwarden attempts list --status unknown`).
+    `unknown` (see `sendwarden attempts list --status unknown`); a server still
+    running on this host keeps its own.
     """
     config = settings()
     check_port_free(host, port)

@@ -13,6 +13,7 @@ nothing resends them) and their `Idempotency-Key`s are freed, so a client may re
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -49,9 +50,14 @@ async def recover_interrupted_sends(settings: Settings, db: Database) -> list[in
     """Start-up crash recovery (product.md §4): everything this host was running.
 
     Owners are the host name (CLI sends, rows from before leases) and the lease
-    ids of this host's serving processes; other hosts' work is left alone.
+    ids of this host's serving processes; other hosts' work is left alone, and so
+    is a sibling server's on this host that is still running (its lease fresh, its
+    pid alive): its sends are in progress, not interrupted. A process that died
+    moments ago with its pid since reused is settled by the sweep once its lease
+    expires.
     """
     instance = settings.sendwarden_instance_name
+    expiry = timedelta(seconds=settings.sendwarden_lease_expiry)
     async with db.transaction() as session:
         await http_idempotency.purge_expired(session)
         await duplicate_key_purge.purge_expired(session)
@@ -60,10 +66,33 @@ async def recover_interrupted_sends(settings: Settings, db: Database) -> list[in
             *await http_idempotency.in_progress_owners(session),
             *await leases.all_owners(session),
         }
-        owners = {owner for owner in candidates if leases.belongs_to(owner, instance)}
+        running = {
+            owner
+            for owner, pid in await leases.fresh(session, expiry=expiry)
+            if leases.belongs_to(owner, instance) and _process_exists(pid)
+        }
+        owners = {
+            owner
+            for owner in candidates
+            if leases.belongs_to(owner, instance) and owner not in running
+        }
         recovered = await settle_interrupted(session, sorted(owners))
         await leases.remove(session, sorted(owners))
         return recovered
+
+
+def _process_exists(pid: int) -> bool:
+    """Whether a process with this pid runs on this host (processes under one instance
+    name share its pid namespace: the name defaults to the host name)."""
+    if pid <= 0 or pid == os.getpid():
+        return False  # this process has no sends yet; a lease row with our pid is stale
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: it exists
+    return True
 
 
 async def sweep_expired(db: Database, *, expiry: timedelta, keep: str | None = None) -> list[int]:

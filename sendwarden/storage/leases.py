@@ -61,6 +61,17 @@ async def expired(
     return list((await session.scalars(query)).all())
 
 
+async def fresh(
+    session: AsyncSession, *, expiry: timedelta, now: datetime | None = None
+) -> list[tuple[str, int]]:
+    """(owner, pid) of the leases whose heartbeat is within `expiry`."""
+    cutoff = (now or utcnow()) - expiry
+    rows = await session.execute(
+        select(ProcessLease.owner, ProcessLease.pid).where(ProcessLease.heartbeat_at >= cutoff)
+    )
+    return [(owner, int(pid)) for owner, pid in rows.all()]
+
+
 def belongs_to(owner: str, instance: str) -> bool:
     """Whether `owner` (a host name, or a lease id made by `new_owner`) is this host's."""
     return owner == instance or owner.rsplit(":", 2)[0] == instance
