@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from sendwarden.policy.addresses import InvalidAddress, a_label
+
 
 class InvalidWebsite(ValueError):
     pass
@@ -27,10 +29,15 @@ def normalize_website(raw: str) -> tuple[str, str]:
     host = (parts.hostname or "").rstrip(".")
     if not host or "." not in host:
         raise InvalidWebsite(f"website_url {raw!r} has no valid host name")
-    try:
-        ascii_host = host.encode("idna").decode("ascii").lower()
-    except UnicodeError as exc:
-        raise InvalidWebsite(f"website_url {raw!r} has an invalid host name") from exc
+    if host.isascii():
+        ascii_host = host.lower()  # as before: lenient (an underscore is no IDNA matter)
+    else:
+        # The one IDNA encoder (UTS #46, IDNA 2008), as for addresses: Python's "idna"
+        # codec is IDNA 2003, which turned faß.de into fass.de, another site.
+        try:
+            ascii_host = a_label(host)
+        except InvalidAddress as exc:
+            raise InvalidWebsite(f"website_url {raw!r} has an invalid host name") from exc
     key_host = ascii_host.removeprefix("www.")
     path = parts.path.rstrip("/")
     query = f"?{parts.query}" if parts.query else ""
