@@ -34,7 +34,12 @@ if __package__ in (None, ""):  # run as a script: make the repository's test hel
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bare_app import app as bare_app  # noqa: E402
-from bench.common import database_url_for  # noqa: E402
+from bench.common import (  # noqa: E402
+    DISTINCT_DOMAINS,
+    add_distinct_recipients_option,
+    bodies_described,
+    database_url_for,
+)
 from tests.support.live_server import SENDER, live_env, seed_leads  # noqa: E402
 
 ASGIApp = Any
@@ -45,11 +50,11 @@ class _NoSmtp:  # validate never connects: only the settings need an SMTP endpoi
 
 
 def distinct_bodies(body: bytes) -> Iterator[bytes]:
-    """`body` with a new recipient each time, over 997 domains (validate_throughput.py's
+    """`body` with a new recipient each time (validate_throughput.py's
     --distinct-recipients: what a validate pays for an address never seen)."""
     template = json.loads(body)
     for n in itertools.count():
-        template["recipient_email"] = f"p{n}@site{n % 997}.example"
+        template["recipient_email"] = f"p{n}@site{n % DISTINCT_DOMAINS}.example"
         yield json.dumps(template).encode()
 
 
@@ -115,11 +120,7 @@ async def main() -> None:
     parser.add_argument("-c", type=int, default=32, help="concurrent requests (32)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3)")
     parser.add_argument("--database-url", help="PostgreSQL (a scratch database); default SQLite")
-    parser.add_argument(
-        "--distinct-recipients",
-        action="store_true",
-        help="each request to a new address (default: one body for every request)",
-    )
+    add_distinct_recipients_option(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="validate-cpu-") as tmp:
         url, description = await database_url_for(args.database_url, Path(tmp))
@@ -141,9 +142,9 @@ async def main() -> None:
         async with app.router.lifespan_context(app):
             for target, path in (validate, bare):  # warm up: caches, key, compiled statements
                 await drive(target, path, bodies, headers, 320, args.c)
-            recipients = "a new recipient per request" if args.distinct_recipients else "one body"
             print(
-                f"CPU per request in process, {description}, c={args.c}, n={args.n}, {recipients}"
+                f"CPU per request in process, {description}, c={args.c}, n={args.n},"
+                f" {bodies_described(args)}"
             )
             for round_ in range(1, args.rounds + 1):
                 bare_ms = await drive(*bare, bodies, headers, args.n, args.c)

@@ -32,7 +32,12 @@ import httpx
 if __package__ in (None, ""):  # run as a script: make the repository's test helpers importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import database_url_for  # noqa: E402
+from bench.common import (  # noqa: E402
+    DISTINCT_DOMAINS,
+    add_distinct_recipients_option,
+    bodies_described,
+    database_url_for,
+)
 from sendwarden.api.app import API_PREFIX
 from tests.support.live_server import (  # noqa: E402
     SENDER,
@@ -91,7 +96,7 @@ def wrk(
 
 
 def distinct_recipients_lua(sender: str) -> str:
-    """wrk script part: every request to a new address, over 997 domains.
+    """wrk script part: every request to a new address, over DISTINCT_DOMAINS domains.
 
     Cold outreach rarely writes to one address twice, so what a real validate pays
     for an address never seen (email-validator, the registrable domain, the
@@ -107,7 +112,7 @@ end
 local sent = 0
 request = function()
   sent = sent + 1
-  local body = string.format({json.dumps(template)}, id, sent, sent % 997)
+  local body = string.format({json.dumps(template)}, id, sent, sent % {DISTINCT_DOMAINS})
   return wrk.format(nil, nil, nil, body)
 end
 """
@@ -170,11 +175,7 @@ async def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (10)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (2)")
     parser.add_argument("--database-url", help="PostgreSQL (a scratch database); default SQLite")
-    parser.add_argument(
-        "--distinct-recipients",
-        action="store_true",
-        help="each request to a new address (default: one body for every request)",
-    )
+    add_distinct_recipients_option(parser)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed")
@@ -197,10 +198,9 @@ async def main() -> None:
                         server.base_url + VALIDATE, json=body, headers=seeded.headers
                     )
                 assert check.status_code == 200, check.text
-                bodies = "a new recipient per request" if args.distinct_recipients else "one body"
                 print(
                     f"validate vs bare FastAPI on {description}, c={args.c},"
-                    f" {args.duration} s runs, {bodies}"
+                    f" {args.duration} s runs, {bodies_described(args)}"
                 )
                 ratios = []
                 for round_ in range(1, args.rounds + 1):

@@ -230,28 +230,27 @@ async def _write(
             await on_chunk(session, progress)
 
 
-def _event_summary(target: ImportTarget, progress: ImportProgress) -> dict[str, Any]:
+def _outcome(progress: ImportProgress) -> dict[str, Any]:
+    """What the import did: in its audit entry and in its webhook event alike."""
     return {
+        "sha256": progress.digest,
+        "lines": progress.lines,
         "added": progress.added,
         "duplicate": progress.duplicate,
         "invalid": progress.invalid_count,
-        "lines": progress.lines,
-        "sha256": progress.digest,
-        "reason": target.default_reason,
-        "import_id": target.import_id,
     }
+
+
+def _event_summary(target: ImportTarget, progress: ImportProgress) -> dict[str, Any]:
+    return {**_outcome(progress), "reason": target.default_reason, "import_id": target.import_id}
 
 
 def _audit_record(target: ImportTarget, progress: ImportProgress) -> audit.AuditRecord:
     details: dict[str, Any] = {
         "scope": "global" if target.user_id is None else "user",
         "source": SuppressionSource.IMPORT.value,
-        "sha256": progress.digest,
         "bytes": progress.bytes,
-        "lines": progress.lines,
-        "added": progress.added,
-        "duplicate": progress.duplicate,
-        "invalid": progress.invalid_count,
+        **_outcome(progress),
     }
     if target.import_id is not None:
         details["import_id"] = target.import_id

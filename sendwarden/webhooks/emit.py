@@ -156,7 +156,7 @@ async def suppression(
     data = {
         "kind": row.kind,
         "value": row.value,
-        "scope": "global" if row.user_id is None else "user",
+        "scope": _scope(row.user_id),
         "source": row.source,
         "reason": row.reason,
         "attempt_id": row.attempt_id,
@@ -174,9 +174,13 @@ async def suppressions_imported(
     """suppression.imported, once per import, to the owner (the acting admin for a global
     list). Not a suppression.added per entry: a million-row import would be a million
     deliveries, and while the dispatcher worked through them the server answered slowly."""
-    scope = "global" if owner_id is None else "user"
     user_id = owner_id if owner_id is not None else actor_id
-    await emit(session, "suppression.imported", {"scope": scope, **summary}, user_id=user_id)
+    data = {"scope": _scope(owner_id), **summary}
+    await emit(session, "suppression.imported", data, user_id=user_id)
+
+
+def _scope(owner_id: int | None) -> str:
+    return "global" if owner_id is None else "user"
 
 
 async def bounce(
