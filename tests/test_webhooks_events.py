@@ -51,7 +51,7 @@ async def app(
         smtp_user=USERNAME,
         smtp_pass=PASSWORD,
         smtp_ca_file=smtp.ca_file,
-        smtp_send_timeout=3.0,
+        smtp_send_timeout=15.0,  # nothing here waits for it; room for a pausing machine
         imap_host="localhost",
         imap_user=dovecot_server.username,
         imap_pass=dovecot_server.password,
